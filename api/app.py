@@ -1,0 +1,86 @@
+"""The ASGI application: `api.app:app`, or `create_app(settings)` for tests and the CLI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Route, WebSocketRoute
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from api.auth import TokenAuthBackend
+from api.health import healthz, readyz
+from api.middleware import RequestIdMiddleware
+from api.resources import build_resources, resolve_database_url
+from api.settings import Settings, get_settings
+
+log = logging.getLogger("glassshop")
+
+
+def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> Starlette:
+    settings = settings or get_settings()
+    settings.check_deployable()
+
+    # Only the app factory imports the GraphQL layer.
+    from schema.root import schema
+    from schema.view import GlassShopGraphQL
+
+    graphql = GlassShopGraphQL(
+        schema,
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        allow_queries_via_get=True,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        url = database_url or resolve_database_url(settings)
+        resources = build_resources(settings, url)
+        app.state.resources = resources
+        log.info("GlassShop API ready (%s)", settings.app_env)
+        try:
+            yield
+        finally:
+            await resources.close()
+
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=[
+                "authorization",
+                "content-type",
+                "x-refresh-token-transport",
+                "x-request-id",
+                "apollo-require-preflight",
+                "x-apollo-operation-name",
+            ],
+            expose_headers=["x-request-id"],
+            max_age=600,
+        ),
+        Middleware(AuthenticationMiddleware, backend=TokenAuthBackend()),
+    ]
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+def __getattr__(name: str) -> Starlette:
+    # `api.app:app` is built on first access, so importing this module reads no settings.
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

@@ -1,0 +1,95 @@
+"""Process-wide resources, built once in the lifespan and closed on shutdown."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.security.passwords import PasswordHashing
+from api.security.revocation import SessionRevocations
+from api.security.tokens import TokenCodec
+from api.settings import Settings
+from db.session import create_engine, create_session_factory
+
+log = logging.getLogger("glassshop")
+
+
+@dataclass(slots=True)
+class Resources:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis
+    hashing: PasswordHashing
+    tokens: TokenCodec
+    revocations: SessionRevocations
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        await self.engine.dispose()
+        self.hashing.close()
+
+
+def resolve_database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    if settings.is_production:  # check_deployable already refuses this; keep it impossible
+        raise RuntimeError("production needs DATABASE_URL")
+    from api.embedded import ensure_embedded_postgres
+
+    return ensure_embedded_postgres(settings.data_dir / "postgres")
+
+
+def create_redis(settings: Settings) -> Redis:
+    if settings.redis_url:
+        return Redis.from_url(
+            settings.redis_url,
+            socket_timeout=settings.redis_socket_timeout_seconds,
+            socket_connect_timeout=settings.redis_socket_timeout_seconds,
+            health_check_interval=30,
+        )
+    if settings.is_production:
+        raise RuntimeError("production needs REDIS_URL")
+    import fakeredis
+
+    log.warning("REDIS_URL is not set: using the embedded in-process Redis substitute (fakeredis)")
+    fake: Any = fakeredis.FakeAsyncRedis()
+    redis: Redis = fake
+    return redis
+
+
+def build_resources(settings: Settings, database_url: str) -> Resources:
+    engine = create_engine(
+        database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
+    redis = create_redis(settings)
+    sessions = create_session_factory(engine)
+    return Resources(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        redis=redis,
+        hashing=PasswordHashing(
+            time_cost=settings.argon2_time_cost,
+            memory_cost_kib=settings.argon2_memory_cost_kib,
+            parallelism=settings.argon2_parallelism,
+            workers=settings.password_hash_workers,
+        ),
+        tokens=TokenCodec(
+            secret=settings.jwt_secret.get_secret_value(),
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            access_ttl_seconds=settings.access_token_ttl_seconds,
+        ),
+        revocations=SessionRevocations(
+            redis, sessions, ttl_seconds=settings.access_token_ttl_seconds
+        ),
+    )

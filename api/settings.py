@@ -1,0 +1,179 @@
+"""The one settings object: every environment variable the service reads is declared here."""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Environment = Literal["development", "test", "production"]
+
+# Shipped so that development works out of the box; production refuses it.
+DEV_JWT_SECRET = "glassshop-development-secret-do-not-use-in-production"  # noqa: S105
+MIN_SECRET_LENGTH = 32
+
+# OWASP's floor for argon2id: 19 MiB of memory and 2 passes.
+OWASP_MIN_MEMORY_KIB = 19 * 1024
+OWASP_MIN_TIME_COST = 2
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(Exception):
+    """The configuration cannot be used; the message is one line saying what is wrong."""
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the usual libpq spellings and select the asyncpg driver."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError("DATABASE_URL must be a postgresql:// or postgresql+asyncpg:// URL")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    app_env: Environment = Field("development", validation_alias="APP_ENV")
+    database_url: str | None = Field(None, validation_alias="DATABASE_URL")
+    redis_url: str | None = Field(None, validation_alias="REDIS_URL")
+    # Where the embedded development database keeps its files (git-ignored).
+    data_dir: Path = Field(PROJECT_ROOT / ".data", validation_alias="GLASSSHOP_DATA_DIR")
+
+    jwt_secret: SecretStr = Field(SecretStr(DEV_JWT_SECRET), validation_alias="JWT_SECRET")
+    jwt_issuer: str = Field("glassshop", validation_alias="JWT_ISSUER")
+    jwt_audience: str = Field("glassshop-api", validation_alias="JWT_AUDIENCE")
+    access_token_ttl_seconds: int = Field(15 * 60, gt=0, validation_alias="ACCESS_TOKEN_TTL")
+    refresh_token_ttl_seconds: int = Field(
+        7 * 24 * 3600, gt=0, validation_alias="REFRESH_TOKEN_TTL"
+    )
+    # Two tabs refreshing at once present the same token; within this window the
+    # second presentation is a race, not a theft.
+    refresh_reuse_grace_seconds: int = Field(10, ge=0, validation_alias="REFRESH_REUSE_GRACE")
+
+    refresh_cookie_name: str = Field("glassshop_refresh", validation_alias="REFRESH_COOKIE_NAME")
+    refresh_cookie_path: str = Field("/graphql", validation_alias="REFRESH_COOKIE_PATH")
+    refresh_cookie_domain: str | None = Field(None, validation_alias="REFRESH_COOKIE_DOMAIN")
+    refresh_cookie_samesite: Literal["lax", "strict", "none"] = Field(
+        "strict", validation_alias="REFRESH_COOKIE_SAMESITE"
+    )
+    # None means: Secure everywhere but development (plain http on localhost).
+    refresh_cookie_secure: bool | None = Field(None, validation_alias="REFRESH_COOKIE_SECURE")
+
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="CORS_ORIGINS"
+    )
+    # Proxies whose X-Forwarded-For is believed (addresses or CIDR networks).
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"], validation_alias="TRUSTED_PROXIES"
+    )
+
+    # argon2-cffi's defaults are RFC 9106's low-memory profile.
+    argon2_time_cost: int = Field(3, validation_alias="ARGON2_TIME_COST")
+    argon2_memory_cost_kib: int = Field(65536, validation_alias="ARGON2_MEMORY_COST_KIB")
+    argon2_parallelism: int = Field(4, ge=1, validation_alias="ARGON2_PARALLELISM")
+    # Hashing is CPU and memory heavy: a small pool bounds both.
+    password_hash_workers: int = Field(2, ge=1, validation_alias="PASSWORD_HASH_WORKERS")
+
+    password_min_length: int = Field(8, ge=8, validation_alias="PASSWORD_MIN_LENGTH")
+    password_max_length: int = Field(128, ge=8, le=1024, validation_alias="PASSWORD_MAX_LENGTH")
+
+    db_pool_size: int = Field(10, ge=1, validation_alias="DB_POOL_SIZE")
+    db_max_overflow: int = Field(10, ge=0, validation_alias="DB_MAX_OVERFLOW")
+    db_statement_timeout_ms: int = Field(15_000, ge=0, validation_alias="DB_STATEMENT_TIMEOUT_MS")
+    redis_socket_timeout_seconds: float = Field(2.0, gt=0, validation_alias="REDIS_SOCKET_TIMEOUT")
+
+    graphiql: bool | None = Field(None, validation_alias="GRAPHIQL")
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_url(cls, value: str | None) -> str | None:
+        return normalize_database_url(value) if value else None
+
+    @field_validator("argon2_memory_cost_kib")
+    @classmethod
+    def _owasp_memory(cls, value: int) -> int:
+        if value < OWASP_MIN_MEMORY_KIB:
+            raise ValueError(f"must be at least {OWASP_MIN_MEMORY_KIB} KiB (OWASP minimum)")
+        return value
+
+    @field_validator("argon2_time_cost")
+    @classmethod
+    def _owasp_time(cls, value: int) -> int:
+        if value < OWASP_MIN_TIME_COST:
+            raise ValueError(f"must be at least {OWASP_MIN_TIME_COST} (OWASP minimum)")
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def cookie_secure(self) -> bool:
+        if self.refresh_cookie_secure is not None:
+            return self.refresh_cookie_secure
+        return self.app_env != "development"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else self.app_env == "development"
+
+    def check_deployable(self) -> None:
+        """Refuse settings that would be unsafe in production (one line per refusal)."""
+        if not self.is_production:
+            return
+        missing = [
+            name
+            for name, value in (("DATABASE_URL", self.database_url), ("REDIS_URL", self.redis_url))
+            if not value
+        ]
+        if missing:
+            raise SettingsError(f"production needs {' and '.join(missing)} to be set")
+        secret = self.jwt_secret.get_secret_value()
+        if secret == DEV_JWT_SECRET or len(secret) < MIN_SECRET_LENGTH:
+            raise SettingsError(
+                f"production needs JWT_SECRET set to a random value of at least "
+                f"{MIN_SECRET_LENGTH} characters"
+            )
+
+
+def load_settings() -> Settings:
+    """Read the environment once; a bad value becomes a one-line SettingsError."""
+    from pydantic import ValidationError
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "settings"
+        raise SettingsError(f"invalid setting {where}: {first['msg']}") from None
+    settings.check_deployable()
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,84 @@
+"""One unit of work per operation: a DB session, its transaction, and what to do
+after it commits (publish revocations, drop cache keys, enqueue jobs).
+
+Services receive a UnitOfWork and never commit; the caller opens `transaction()`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.errors import AppError
+from api.request_meta import RequestMeta
+
+log = logging.getLogger("glassshop.uow")
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+class UnitOfWork:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], meta: RequestMeta) -> None:
+        self._sessions = sessions
+        self.meta = meta
+        self._db: AsyncSession | None = None
+        self._closed = False
+        self._after_commit: list[AfterCommit] = []
+
+    @property
+    def db(self) -> AsyncSession:
+        """The one database session of this request, opened on first use."""
+        if self._db is None:
+            if self._closed:
+                # A resolver abandoned by the executor (a sibling failed) must not reopen it.
+                raise RuntimeError("the request's database session is closed")
+            self._db = self._sessions()
+        return self._db
+
+    def after_commit(self, callback: AfterCommit) -> None:
+        self._after_commit.append(callback)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[UnitOfWork]:
+        """Everything written inside commits together or not at all. An AppError with
+        keep_changes (a failed login's audit row) commits what was written, then propagates."""
+        try:
+            yield self
+        except AppError as error:
+            if error.keep_changes:
+                await self._commit()
+            else:
+                await self._rollback()
+            raise
+        except BaseException:
+            await self._rollback()
+            raise
+        await self._commit()
+
+    async def _commit(self) -> None:
+        try:
+            await self.db.commit()
+        except BaseException:
+            await self._rollback()
+            raise
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            try:
+                await callback()
+            except Exception:
+                # The change is committed; a failed side effect must not report it as failed.
+                log.exception("after-commit callback failed")
+
+    async def _rollback(self) -> None:
+        self._after_commit.clear()
+        if self._db is not None:
+            await self._db.rollback()
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._db is not None:
+            await self._db.close()
+            self._db = None

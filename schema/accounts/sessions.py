@@ -1,0 +1,241 @@
+"""Refresh-token sessions: issue, rotate with reuse detection, end.
+
+A session is a refresh-token family. Each refresh rotates the token; presenting a
+rotated token again means it was copied, so the whole family is revoked, unless
+it happens within a short grace window (two tabs refreshing at the same moment)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.errors import Forbidden, InvalidRefreshToken, NotFound
+from api.resources import Resources
+from api.security.tokens import IssuedAccessToken, hash_refresh_token, new_refresh_token
+from api.unit_of_work import UnitOfWork
+from db.models import AuthSession, RefreshToken, User
+from schema.audit.service import AuditAction, record
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokens:
+    user: User
+    session_id: uuid.UUID
+    access: IssuedAccessToken
+    refresh_token: str
+    refresh_expires_at: datetime
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _add_refresh_token(
+    db: AsyncSession, resources: Resources, session: AuthSession, now: datetime
+) -> tuple[str, datetime]:
+    token = new_refresh_token()
+    expires = now + timedelta(seconds=resources.settings.refresh_token_ttl_seconds)
+    db.add(
+        RefreshToken(
+            session_id=session.id, token_hash=hash_refresh_token(token), expires_at=expires
+        )
+    )
+    session.expires_at = max(session.expires_at, expires)
+    return token, expires
+
+
+def start_session(uow: UnitOfWork, resources: Resources, user: User) -> IssuedTokens:
+    db, meta = uow.db, uow.meta
+    now = _now()
+    session = AuthSession(
+        user_id=user.id,
+        user_agent=meta.user_agent,
+        ip_address=meta.ip_address,
+        last_used_at=now,
+        expires_at=now,
+    )
+    db.add(session)
+    token, expires = _add_refresh_token(db, resources, session, now)
+    return IssuedTokens(
+        user=user,
+        session_id=session.id,
+        access=resources.tokens.issue_access(user.id, session.id, now),
+        refresh_token=token,
+        refresh_expires_at=expires,
+    )
+
+
+async def _find_token(db: AsyncSession, raw: str) -> tuple[RefreshToken, AuthSession] | None:
+    # FOR UPDATE serialises concurrent refreshes of one token: the second waits and
+    # then sees the first one's rotation.
+    row = (
+        await db.exec(
+            select(RefreshToken, AuthSession)
+            .join(AuthSession, col(AuthSession.id) == col(RefreshToken.session_id))
+            .where(col(RefreshToken.token_hash) == hash_refresh_token(raw))
+            .with_for_update(of=RefreshToken)
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def rotate(uow: UnitOfWork, resources: Resources, raw_token: str) -> IssuedTokens:
+    """Exchange a refresh token for a new access token and refresh token."""
+    db, meta = uow.db, uow.meta
+    now = _now()
+    found = await _find_token(db, raw_token)
+    if found is None:
+        raise InvalidRefreshToken()
+    token, session = found
+    if session.revoked_at is not None or token.expires_at <= now or session.deleted_at is not None:
+        raise InvalidRefreshToken()
+    user = await db.get(User, session.user_id)
+    if user is None or not user.is_active or user.deleted_at is not None:
+        raise InvalidRefreshToken()
+
+    if token.rotated_at is not None:
+        grace = timedelta(seconds=resources.settings.refresh_reuse_grace_seconds)
+        if now - token.rotated_at > grace:
+            _revoke(session, now, "reuse")
+            publish_revocations(uow, resources, [session.id])
+            record(
+                db,
+                meta,
+                AuditAction.TOKEN_REUSE_DETECTED,
+                user_id=user.id,
+                model_name="Session",
+                object_id=session.id,
+            )
+            raise InvalidRefreshToken(keep_changes=True)
+        # A concurrent refresh from another tab: give it its own token in the family.
+    else:
+        token.rotated_at = now
+
+    session.last_used_at = now
+    session.ip_address = meta.ip_address
+    session.user_agent = meta.user_agent or session.user_agent
+    new_token, expires = _add_refresh_token(db, resources, session, now)
+    record(
+        db,
+        meta,
+        AuditAction.TOKEN_REFRESH,
+        user_id=user.id,
+        model_name="Session",
+        object_id=session.id,
+    )
+    return IssuedTokens(
+        user=user,
+        session_id=session.id,
+        access=resources.tokens.issue_access(user.id, session.id, now),
+        refresh_token=new_token,
+        refresh_expires_at=expires,
+    )
+
+
+def publish_revocations(uow: UnitOfWork, resources: Resources, ids: list[uuid.UUID]) -> None:
+    """Once committed, the sessions' access tokens stop working on every instance."""
+    if ids:
+        uow.after_commit(lambda: resources.revocations.mark(ids))
+
+
+def _revoke(session: AuthSession, now: datetime, reason: str) -> None:
+    if session.revoked_at is None:
+        session.revoked_at = now
+        session.revoked_reason = reason
+
+
+async def session_of_refresh_token(db: AsyncSession, raw_token: str) -> AuthSession | None:
+    found = await db.exec(
+        select(AuthSession)
+        .join(RefreshToken, col(RefreshToken.session_id) == col(AuthSession.id))
+        .where(col(RefreshToken.token_hash) == hash_refresh_token(raw_token))
+    )
+    return found.first()
+
+
+async def revoke_all(
+    db: AsyncSession, user_id: uuid.UUID, reason: str, *, keep: uuid.UUID | None = None
+) -> list[uuid.UUID]:
+    """Revoke every live session of a user (but `keep`); returns the revoked ids."""
+    stmt = (
+        update(AuthSession)
+        .where(col(AuthSession.user_id) == user_id)
+        .where(col(AuthSession.revoked_at).is_(None))
+        .values(revoked_at=_now(), revoked_reason=reason)
+        .returning(col(AuthSession.id))
+    )
+    if keep is not None:
+        stmt = stmt.where(col(AuthSession.id) != keep)
+    return list((await db.execute(stmt)).scalars().all())
+
+
+async def logout(
+    uow: UnitOfWork,
+    resources: Resources,
+    *,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID | None,
+    everywhere: bool,
+) -> None:
+    db = uow.db
+    if everywhere:
+        revoked = await revoke_all(db, user_id, "logout-everywhere")
+    elif session_id is not None:
+        session = await db.get(AuthSession, session_id, with_for_update=True)
+        revoked = []
+        if session is not None and session.revoked_at is None:
+            _revoke(session, _now(), "logout")
+            revoked = [session.id]
+    else:
+        revoked = []
+    record(
+        db,
+        uow.meta,
+        AuditAction.LOGOUT,
+        user_id=user_id,
+        model_name="Session",
+        object_id=session_id,
+        changes={"everywhere": everywhere, "revokedSessions": len(revoked)},
+    )
+    publish_revocations(uow, resources, revoked)
+
+
+async def revoke_session(
+    uow: UnitOfWork, resources: Resources, *, actor: User, session_id: uuid.UUID
+) -> None:
+    db = uow.db
+    session = await db.get(AuthSession, session_id, with_for_update=True)
+    if session is None:
+        raise NotFound("No such session.")
+    if session.user_id != actor.id and not actor.is_staff:
+        raise Forbidden("You can only sign out your own sessions.")
+    if session.revoked_at is not None:
+        return
+    _revoke(session, _now(), "revoked" if session.user_id == actor.id else "revoked-by-staff")
+    record(
+        db,
+        uow.meta,
+        AuditAction.LOGOUT,
+        user_id=session.user_id,
+        model_name="Session",
+        object_id=session.id,
+        changes={"revokedBy": str(actor.id)},
+    )
+    publish_revocations(uow, resources, [session.id])
+
+
+async def live_sessions(db: AsyncSession, user_id: uuid.UUID) -> list[AuthSession]:
+    return list(
+        await db.exec(
+            select(AuthSession)
+            .where(col(AuthSession.user_id) == user_id)
+            .where(col(AuthSession.revoked_at).is_(None))
+            .where(col(AuthSession.expires_at) > _now())
+            .order_by(col(AuthSession.last_used_at).desc(), col(AuthSession.id))
+        )
+    )

@@ -1,0 +1,139 @@
+"""User, Session and AuthPayload GraphQL types, mapped explicitly from the tables
+(the password hash has no path to a client)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.errors import NotFound
+from db.models import AuthSession, User
+from schema.accounts.sessions import live_sessions, session_of_refresh_token
+from schema.audit.queries import user_audit_page
+from schema.audit.types import AuditLogConnection
+from schema.context import Info
+from schema.pagination import PageArgs
+from schema.permissions import require_self_or_staff
+from schema.relay import Node
+
+if TYPE_CHECKING:
+    from schema.profiles.types import UserProfileType
+
+
+@strawberry.type(
+    name="Session",
+    description="One signed-in device: a refresh-token family. Never exposes the token.",
+)
+class SessionType(Node):
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    user_agent: str | None
+    ip_address: str | None
+    current: bool = strawberry.field(
+        description="True for the session of the refresh token or access token making this request."
+    )
+
+    @classmethod
+    def from_model(cls, session: AuthSession, current: set[uuid.UUID]) -> SessionType:
+        return cls(
+            id=strawberry.ID(str(session.id)),
+            created_at=session.created_at,
+            last_used_at=session.last_used_at,
+            expires_at=session.expires_at,
+            user_agent=session.user_agent,
+            ip_address=session.ip_address,
+            current=session.id in current,
+        )
+
+
+@strawberry.type(name="User", description="A GlassShop account.")
+class UserType(Node):
+    email: str
+    username: str
+    first_name: str
+    last_name: str
+    is_active: bool
+    is_staff: bool
+    date_joined: datetime
+    last_login: datetime | None
+    email_verified: bool
+    model_id: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_model(cls, user: User) -> UserType:
+        return cls(
+            id=strawberry.ID(str(user.id)),
+            email=user.email,
+            username=user.username,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            is_active=user.is_active and user.deleted_at is None,
+            is_staff=user.is_staff,
+            date_joined=user.created_at,
+            last_login=user.last_login,
+            email_verified=user.email_verified_at is not None,
+            model_id=user.id,
+        )
+
+    @strawberry.field
+    async def profile(
+        self, info: Info
+    ) -> Annotated[UserProfileType, strawberry.lazy("schema.profiles.types")]:
+        from schema.profiles.types import UserProfileType
+
+        profile = await info.context.loaders.profile_by_user.load(self.model_id)
+        if profile is None:
+            raise NotFound("This user has no profile.")
+        return UserProfileType.from_model(profile)
+
+    @strawberry.field(description="The user's own audit trail: visible to the user and to staff.")
+    async def audit_logs(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> AuditLogConnection:
+        await require_self_or_staff(info, self.model_id)
+        page, total = await user_audit_page(
+            info.context.db, self.model_id, PageArgs(first, after, last, before)
+        )
+        return AuditLogConnection.of(page, total)
+
+    @strawberry.field(
+        description="Signed-in sessions (one per refresh-token family): the user and staff."
+    )
+    async def sessions(self, info: Info) -> list[SessionType]:
+        await require_self_or_staff(info, self.model_id)
+        ctx = info.context
+        current: set[uuid.UUID] = set()
+        if ctx.identity.session_id is not None:
+            current.add(ctx.identity.session_id)
+        cookie = ctx.request.cookies.get(ctx.resources.settings.refresh_cookie_name)
+        if cookie:
+            by_cookie = await session_of_refresh_token(ctx.db, cookie)
+            if by_cookie is not None:
+                current.add(by_cookie.id)
+        return [
+            SessionType.from_model(s, current) for s in await live_sessions(ctx.db, self.model_id)
+        ]
+
+
+@strawberry.type(
+    description=(
+        "Returned by register, login and refresh. The refresh token is always also set as an "
+        "httpOnly cookie scoped to the GraphQL path; refreshToken in the body is null unless "
+        "the request carries `X-Refresh-Token-Transport: body` (non-browser consumers)."
+    )
+)
+class AuthPayload:
+    access_token: str
+    access_token_expires_at: datetime
+    refresh_token: str | None
+    refresh_token_expires_at: datetime
+    user: UserType

@@ -1,0 +1,37 @@
+"""The typed per-request context: identity, unit of work (one DB session), loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import strawberry
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from api.auth import Identity
+from api.resources import Resources
+from api.unit_of_work import UnitOfWork
+from schema.loaders import Loaders
+
+
+@dataclass(eq=False)
+class Context:
+    request: Request | WebSocket
+    response: Response | None
+    resources: Resources
+    identity: Identity
+    uow: UnitOfWork
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(lambda: self.uow.db)
+
+    @property
+    def db(self) -> AsyncSession:
+        return self.uow.db
+
+
+Info = strawberry.Info[Context, Any]

@@ -1,0 +1,144 @@
+"""Keyset (cursor) pagination: no OFFSET scans, stable while rows are inserted.
+
+A cursor is the sort key of a row (its sort columns plus the unique id as the
+tie-breaker), base64-encoded. `first`/`after` walk forwards in the requested
+order, `last`/`before` backwards; both are capped at MAX_PAGE_SIZE."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.sql import Select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from api.errors import BadUserInput
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class PageArgs:
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+    def validate(self) -> None:
+        errors: dict[str, list[str]] = {}
+        for name, value in (("first", self.first), ("last", self.last)):
+            if value is not None and not 0 <= value <= MAX_PAGE_SIZE:
+                errors[name] = [f"Must be between 0 and {MAX_PAGE_SIZE}."]
+        if self.first is not None and self.last is not None:
+            errors["last"] = ["Use either first or last, not both."]
+        if errors:
+            raise BadUserInput(errors)
+
+    @property
+    def backwards(self) -> bool:
+        return self.last is not None or (self.before is not None and self.first is None)
+
+    @property
+    def size(self) -> int:
+        chosen = self.last if self.backwards else self.first
+        return DEFAULT_PAGE_SIZE if chosen is None else chosen
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    """One column of the sort order; `kind` decodes the cursor's value back."""
+
+    column: Any
+    attribute: str
+    kind: type
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    rows: list[T]
+    cursors: list[str]
+    has_next_page: bool
+    has_previous_page: bool
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    plain = [v.isoformat() if isinstance(v, datetime) else str(v) for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, keys: Sequence[SortKey], arg: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        raw = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        if not isinstance(raw, list) or len(raw) != len(keys):
+            raise ValueError("shape")
+        return [_decode_value(value, key.kind) for value, key in zip(raw, keys, strict=True)]
+    except (ValueError, TypeError, binascii.Error, UnicodeError):
+        raise BadUserInput({arg: ["Invalid cursor."]}) from None
+
+
+def _decode_value(value: Any, kind: type) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("cursor values are strings")
+    if kind is datetime:
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            raise ValueError("naive datetime")
+        return parsed
+    if kind is uuid.UUID:
+        return uuid.UUID(value)
+    return value
+
+
+async def fetch_page(
+    db: AsyncSession,
+    stmt: SelectOfScalar[T],
+    keys: Sequence[SortKey],
+    *,
+    descending: bool,
+    args: PageArgs,
+) -> Page[T]:
+    """Run `stmt` (already filtered) one page at a time in the order of `keys`."""
+    args.validate()
+    backwards = args.backwards
+    # Walking backwards reads in the opposite order, then reverses the page.
+    read_descending = descending != backwards
+    columns = [key.column for key in keys]
+    cursor_arg, cursor = ("before", args.before) if backwards else ("after", args.after)
+    if cursor is not None:
+        values = decode_cursor(cursor, keys, cursor_arg)
+        row_key, bound = sa.tuple_(*columns), sa.tuple_(*[sa.literal(v) for v in values])
+        stmt = stmt.where(row_key < bound if read_descending else row_key > bound)
+    order = [c.desc() if read_descending else c.asc() for c in columns]
+    size = args.size
+    rows = list((await db.exec(stmt.order_by(*order).limit(size + 1))).all())
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+    cursors = [encode_cursor([getattr(row, key.attribute) for key in keys]) for row in rows]
+    return Page(
+        rows=rows,
+        cursors=cursors,
+        # Relay allows reporting the opposite direction approximately: a cursor
+        # given means there is something on that side.
+        has_next_page=more if not backwards else args.before is not None,
+        has_previous_page=more if backwards else args.after is not None,
+    )
+
+
+async def count(db: AsyncSession, stmt: Select[Any]) -> int:
+    counted = sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
+    total = (await db.execute(counted)).scalar_one()
+    return int(total)

@@ -1,0 +1,33 @@
+"""Merges the domains' Query and Mutation types and wires the extensions."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from schema.accounts.mutations import AccountMutations
+from schema.accounts.queries import AccountQueries
+from schema.errors import ErrorCodes
+from schema.profiles.mutations import ProfileMutations
+from schema.unit_of_work import CloseSession
+
+Query = merge_types("Query", (AccountQueries,))
+Mutation = merge_types("Mutation", (AccountMutations, ProfileMutations))
+
+
+class GlassShopSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Expected errors (bad input, failed logins) are not server faults; ErrorCodes
+        # logs the unexpected ones with their request id.
+        return
+
+
+schema = GlassShopSchema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[CloseSession, ErrorCodes],
+)
