@@ -42,7 +42,9 @@ def normalize_database_url(url: str) -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", frozen=True, populate_by_name=True
+    )
 
     app_env: Environment = Field("development", validation_alias="APP_ENV")
     database_url: str | None = Field(None, validation_alias="DATABASE_URL")
