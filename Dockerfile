@@ -27,10 +27,6 @@ RUN groupadd --system --gid 10001 glassshop \
 
 WORKDIR /app
 COPY --from=builder /opt/venv /opt/venv
-COPY alembic.ini ./
-COPY api/ api/
-COPY schema/ schema/
-COPY db/ db/
 
 USER 10001:10001
 

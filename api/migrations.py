@@ -1,15 +1,17 @@
-"""Running Alembic from code, against an explicit database URL."""
+"""Running Alembic from code, against an explicit database URL.
+
+The script location is the installed `db` package, so this works the same from a
+checkout and from an installed wheel (the container image)."""
 
 from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
 
-from api.settings import PROJECT_ROOT
-
 
 def alembic_config(database_url: str) -> Config:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config = Config()
+    config.set_main_option("script_location", "db:migrations")
     config.attributes["database_url"] = database_url
     # The caller has configured logging already.
     config.attributes["configure_logger"] = False

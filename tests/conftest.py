@@ -99,5 +99,3 @@ async def client(app: Starlette) -> AsyncIterator[GraphQLClient]:
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as http:
         yield GraphQLClient(http)
-
-

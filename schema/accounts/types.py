@@ -12,7 +12,7 @@ import strawberry
 from api.errors import NotFound
 from db.models import AuthSession, User
 from schema.accounts.sessions import live_sessions, session_of_refresh_token
-from schema.audit.queries import user_audit_page
+from schema.audit.service import user_audit_page
 from schema.audit.types import AuditLogConnection
 from schema.context import Info
 from schema.pagination import PageArgs

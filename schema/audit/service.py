@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import enum
 import uuid
+from datetime import datetime
 from typing import Any
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.request_meta import RequestMeta
 from db.models import AuditLog
+from schema.pagination import Page, PageArgs, SortKey, count, fetch_page
 
 # Never recorded in a diff, whatever an operation passes in.
 _SECRET_FIELDS = frozenset({"password", "password_hash", "token", "refresh_token", "access_token"})
@@ -62,3 +65,17 @@ def record(
     )
     db.add(entry)
     return entry
+
+
+NEWEST_FIRST = (
+    SortKey(AuditLog.created_at, "created_at", datetime),
+    SortKey(AuditLog.id, "id", uuid.UUID),
+)
+
+
+async def user_audit_page(
+    db: AsyncSession, user_id: uuid.UUID, args: PageArgs
+) -> tuple[Page[AuditLog], int]:
+    stmt = select(AuditLog).where(col(AuditLog.user_id) == user_id)
+    page = await fetch_page(db, stmt, NEWEST_FIRST, descending=True, args=args)
+    return page, await count(db, stmt)
