@@ -1,17 +1,17 @@
 """The one place where failures become GraphQL errors with the contract's codes.
 
 Domain errors (api.errors.AppError) keep their message and code. Parse and
-validation failures are GRAPHQL_VALIDATION_FAILED, bad variable values
-BAD_USER_INPUT. Anything else is INTERNAL_SERVER_ERROR with a generic message:
-the exception is logged with the request id, never sent."""
+validation failures are GRAPHQL_VALIDATION_FAILED; variable values that do not fit
+their type are BAD_USER_INPUT, with extensions.fields naming the variable. Anything
+else is INTERNAL_SERVER_ERROR with a generic message: the exception is logged with
+the request id, never sent."""
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 
-from graphql import GraphQLError
+from graphql import GraphQLError, VariableDefinitionNode
 from strawberry.extensions import SchemaExtension
 
 from api.errors import AppError
@@ -19,7 +19,6 @@ from api.errors import AppError
 log = logging.getLogger("glassshop.errors")
 
 INTERNAL_MESSAGE = "Internal server error."
-_VARIABLE_ERROR = re.compile(r"^Variable '\$(\w+)'")
 
 
 def _with(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:
@@ -34,31 +33,53 @@ def _with(error: GraphQLError, message: str, extensions: dict[str, object]) -> G
     )
 
 
-def as_request_error(error: GraphQLError) -> GraphQLError:
-    """An error found before execution (the document or the variables are wrong)."""
-    if error.extensions and "code" in error.extensions:
+def _has_code(error: GraphQLError) -> bool:
+    return bool(error.extensions and "code" in error.extensions)
+
+
+def as_validation_error(error: GraphQLError) -> GraphQLError:
+    """The document does not parse or does not validate against the schema."""
+    if _has_code(error):
         return error
-    variable = _VARIABLE_ERROR.match(error.message)
-    if variable:
-        fields = {variable.group(1): [error.message]}
-        return _with(error, error.message, {"code": "BAD_USER_INPUT", "fields": fields})
     return _with(error, error.message, {"code": "GRAPHQL_VALIDATION_FAILED"})
+
+
+def _bad_variables(error: GraphQLError) -> dict[str, list[str]] | None:
+    """{name: [message]} when a variable's value could not be coerced to its type."""
+    names = [
+        node.variable.name.value
+        for node in error.nodes or []
+        if isinstance(node, VariableDefinitionNode)
+    ]
+    return {name: [error.message] for name in names} if names else None
+
+
+def _root_cause(error: GraphQLError) -> BaseException | None:
+    """The exception behind an error, through any GraphQLErrors wrapping it."""
+    cause: BaseException | None = error.original_error
+    while isinstance(cause, GraphQLError) and cause.original_error is not None:
+        cause = cause.original_error
+    return None if isinstance(cause, GraphQLError) else cause
 
 
 def format_error(error: GraphQLError, request_id: str | None = None) -> GraphQLError:
     """Map one error; idempotent, so applying it twice changes nothing."""
-    original = error.original_error
-    if isinstance(original, AppError):
-        return _with(error, original.message, original.extensions())
-    if isinstance(original, GraphQLError) and original is not error:
-        return format_error(original, request_id)
-    if original is None:
-        return as_request_error(error)
+    if _has_code(error):
+        return error
+    cause = _root_cause(error)
+    if isinstance(cause, AppError):
+        return _with(error, cause.message, cause.extensions())
+    fields = _bad_variables(error)
+    if fields is not None:
+        return _with(error, error.message, {"code": "BAD_USER_INPUT", "fields": fields})
+    if cause is None and error.path is None:
+        # Raised by graphql-core about the request itself, before any resolver ran.
+        return as_validation_error(error)
     log.error(
         "unexpected error in %s (request %s)",
         ".".join(str(p) for p in error.path or []) or "operation",
         request_id,
-        exc_info=(type(original), original, original.__traceback__),
+        exc_info=(type(cause), cause, cause.__traceback__) if cause else None,
     )
     return _with(error, INTERNAL_MESSAGE, {"code": "INTERNAL_SERVER_ERROR"})
 
@@ -72,7 +93,7 @@ class ErrorCodes(SchemaExtension):
     def _map_pre_execution(self) -> None:
         errors = self.execution_context.pre_execution_errors
         if errors:
-            self.execution_context.pre_execution_errors = [as_request_error(e) for e in errors]
+            self.execution_context.pre_execution_errors = [as_validation_error(e) for e in errors]
 
     def on_parse(self) -> Iterator[None]:
         yield

@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.sql import Select
+from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -139,6 +140,6 @@ async def fetch_page(
 
 
 async def count(db: AsyncSession, stmt: Select[Any]) -> int:
-    counted = sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
-    total = (await db.execute(counted)).scalar_one()
+    counted = select(func.count()).select_from(stmt.order_by(None).subquery())
+    total = (await db.exec(counted)).one()
     return int(total)

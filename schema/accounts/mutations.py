@@ -66,7 +66,11 @@ class AccountMutations:
         ctx = info.context
         token = presented_refresh_token(ctx, refresh_token)
         async with ctx.uow.transaction() as uow:
-            session = await sessions.session_of_refresh_token(uow.db, token) if token else None
+            session = (
+                await sessions.live_session_of_refresh_token(uow.db, ctx.resources, token)
+                if token
+                else None
+            )
             session_id: uuid.UUID | None
             if session is not None:
                 user_id, session_id = session.user_id, session.id
@@ -75,6 +79,9 @@ class AccountMutations:
                 user = await current_user(info)
                 if user is None:
                     clear_refresh_cookie(ctx)
+                    ended = token is not None and await sessions.was_issued(uow.db, token)
+                    if ended and not everywhere:
+                        return True  # that token's session has ended already: nothing to do
                     raise Unauthenticated("Nothing to sign out of.")
                 user_id, session_id = user.id, ctx.identity.session_id
             await sessions.logout(

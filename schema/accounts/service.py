@@ -65,7 +65,7 @@ async def _available_username(uow: UnitOfWork, email: str) -> str:
 def _validate_registration(data: Registration, resources: Resources) -> tuple[str, v.FieldErrors]:
     errors: v.FieldErrors = {}
     email = v.normalize_email(data.email)
-    v.add(errors, "email", v.email_problems(email))
+    v.add(errors, "email", v.email_problems(email, resources.settings))
     v.add(errors, "password", v.new_password_problems(data.password, resources.settings))
     if data.username is not None:
         v.add(errors, "username", v.username_problems(data.username))
@@ -99,8 +99,7 @@ async def register(uow: UnitOfWork, resources: Resources, data: Registration) ->
     except IntegrityError as exc:
         raise (UsernameTaken() if "username" in str(exc.orig) else EmailTaken()) from None
     record(
-        uow.db,
-        uow.meta,
+        uow,
         AuditAction.REGISTER,
         user_id=user.id,
         model_name="User",
@@ -116,8 +115,7 @@ async def login(uow: UnitOfWork, resources: Resources, email: str, password: str
     ok = await resources.hashing.verify(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         record(
-            uow.db,
-            uow.meta,
+            uow,
             AuditAction.LOGIN_FAILED,
             user_id=user.id if user else None,
             model_name="User",
@@ -128,9 +126,7 @@ async def login(uow: UnitOfWork, resources: Resources, email: str, password: str
     if resources.hashing.needs_rehash(user.password_hash):
         user.password_hash = await resources.hashing.hash(password)
     user.last_login = datetime.now(UTC)
-    record(
-        uow.db, uow.meta, AuditAction.LOGIN, user_id=user.id, model_name="User", object_id=user.id
-    )
+    record(uow, AuditAction.LOGIN, user_id=user.id, model_name="User", object_id=user.id)
     return start_session(uow, resources, user)
 
 
@@ -156,8 +152,7 @@ async def change_password(
     # Whoever else held a session may have known the old password: sign them out.
     revoked = await revoke_all(uow.db, user.id, "password-change", keep=current_session)
     record(
-        uow.db,
-        uow.meta,
+        uow,
         AuditAction.PASSWORD_CHANGE,
         user_id=user.id,
         model_name="User",
@@ -171,7 +166,7 @@ async def create_staff(uow: UnitOfWork, resources: Resources, email: str, passwo
     """A staff account for the operator's CLI; there are no default accounts."""
     normalized = v.normalize_email(email)
     errors: v.FieldErrors = {}
-    v.add(errors, "email", v.email_problems(normalized))
+    v.add(errors, "email", v.email_problems(normalized, resources.settings))
     v.add(errors, "password", v.new_password_problems(password, resources.settings))
     if errors:
         raise BadUserInput(errors)
@@ -187,8 +182,7 @@ async def create_staff(uow: UnitOfWork, resources: Resources, email: str, passwo
     uow.db.add(UserProfile(user_id=user.id))
     await uow.db.flush()
     record(
-        uow.db,
-        uow.meta,
+        uow,
         AuditAction.REGISTER,
         user_id=user.id,
         model_name="User",

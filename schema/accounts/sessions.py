@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -71,14 +71,14 @@ def start_session(uow: UnitOfWork, resources: Resources, user: User) -> IssuedTo
 
 
 async def _find_token(db: AsyncSession, raw: str) -> tuple[RefreshToken, AuthSession] | None:
-    # FOR UPDATE serialises concurrent refreshes of one token: the second waits and
-    # then sees the first one's rotation.
+    # FOR UPDATE serialises concurrent refreshes of one token and of one session: the
+    # second waits, then sees the first one's rotation or revocation.
     row = (
         await db.exec(
             select(RefreshToken, AuthSession)
             .join(AuthSession, col(AuthSession.id) == col(RefreshToken.session_id))
             .where(col(RefreshToken.token_hash) == hash_refresh_token(raw))
-            .with_for_update(of=RefreshToken)
+            .with_for_update(of=[RefreshToken, AuthSession])
         )
     ).first()
     return (row[0], row[1]) if row else None
@@ -104,8 +104,7 @@ async def rotate(uow: UnitOfWork, resources: Resources, raw_token: str) -> Issue
             _revoke(session, now, "reuse")
             publish_revocations(uow, resources, [session.id])
             record(
-                db,
-                meta,
+                uow,
                 AuditAction.TOKEN_REUSE_DETECTED,
                 user_id=user.id,
                 model_name="Session",
@@ -121,8 +120,7 @@ async def rotate(uow: UnitOfWork, resources: Resources, raw_token: str) -> Issue
     session.user_agent = meta.user_agent or session.user_agent
     new_token, expires = _add_refresh_token(db, resources, session, now)
     record(
-        db,
-        meta,
+        uow,
         AuditAction.TOKEN_REFRESH,
         user_id=user.id,
         model_name="Session",
@@ -149,11 +147,29 @@ def _revoke(session: AuthSession, now: datetime, reason: str) -> None:
         session.revoked_reason = reason
 
 
-async def session_of_refresh_token(db: AsyncSession, raw_token: str) -> AuthSession | None:
+async def was_issued(db: AsyncSession, raw_token: str) -> bool:
+    found = await db.exec(
+        select(RefreshToken.id).where(col(RefreshToken.token_hash) == hash_refresh_token(raw_token))
+    )
+    return found.first() is not None
+
+
+async def live_session_of_refresh_token(
+    db: AsyncSession, resources: Resources, raw_token: str
+) -> AuthSession | None:
+    """The session a refresh token may still act for: not revoked, the token not
+    expired and not rotated (beyond the grace window). A dead token names nothing."""
+    now = _now()
+    grace = timedelta(seconds=resources.settings.refresh_reuse_grace_seconds)
     found = await db.exec(
         select(AuthSession)
         .join(RefreshToken, col(RefreshToken.session_id) == col(AuthSession.id))
         .where(col(RefreshToken.token_hash) == hash_refresh_token(raw_token))
+        .where(col(RefreshToken.expires_at) > now)
+        .where(
+            or_(col(RefreshToken.rotated_at).is_(None), col(RefreshToken.rotated_at) > now - grace)
+        )
+        .where(col(AuthSession.revoked_at).is_(None))
     )
     return found.first()
 
@@ -171,7 +187,7 @@ async def revoke_all(
     )
     if keep is not None:
         stmt = stmt.where(col(AuthSession.id) != keep)
-    return list((await db.execute(stmt)).scalars().all())
+    return list((await db.exec(stmt)).scalars().all())
 
 
 async def logout(
@@ -194,8 +210,7 @@ async def logout(
     else:
         revoked = []
     record(
-        db,
-        uow.meta,
+        uow,
         AuditAction.LOGOUT,
         user_id=user_id,
         model_name="Session",
@@ -218,8 +233,7 @@ async def revoke_session(
         return
     _revoke(session, _now(), "revoked" if session.user_id == actor.id else "revoked-by-staff")
     record(
-        db,
-        uow.meta,
+        uow,
         AuditAction.LOGOUT,
         user_id=session.user_id,
         model_name="Session",

@@ -11,7 +11,7 @@ import strawberry
 
 from api.errors import NotFound
 from db.models import AuthSession, User
-from schema.accounts.sessions import live_sessions, session_of_refresh_token
+from schema.accounts.sessions import live_session_of_refresh_token, live_sessions
 from schema.audit.service import user_audit_page
 from schema.audit.types import AuditLogConnection
 from schema.context import Info
@@ -113,10 +113,15 @@ class UserType(Node):
         ctx = info.context
         current: set[uuid.UUID] = set()
         if ctx.identity.session_id is not None:
+            # The access token (or this operation's own sign-in) names the session.
             current.add(ctx.identity.session_id)
-        cookie = ctx.request.cookies.get(ctx.resources.settings.refresh_cookie_name)
-        if cookie:
-            by_cookie = await session_of_refresh_token(ctx.db, cookie)
+        else:
+            cookie = ctx.request.cookies.get(ctx.resources.settings.refresh_cookie_name)
+            by_cookie = (
+                await live_session_of_refresh_token(ctx.db, ctx.resources, cookie)
+                if cookie
+                else None
+            )
             if by_cookie is not None:
                 current.add(by_cookie.id)
         return [

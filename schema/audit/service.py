@@ -11,7 +11,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.request_meta import RequestMeta
+from api.unit_of_work import UnitOfWork
 from db.models import AuditLog
 from schema.pagination import Page, PageArgs, SortKey, count, fetch_page
 
@@ -44,8 +44,7 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
 
 
 def record(
-    db: AsyncSession,
-    meta: RequestMeta,
+    uow: UnitOfWork,
     action: AuditAction,
     *,
     user_id: uuid.UUID | None,
@@ -59,11 +58,11 @@ def record(
         model_name=model_name,
         object_id=str(object_id) if object_id is not None else None,
         changes={k: v for k, v in (changes or {}).items() if k not in _SECRET_FIELDS},
-        ip_address=meta.ip_address,
-        user_agent=meta.user_agent,
-        request_id=meta.request_id,
+        ip_address=uow.meta.ip_address,
+        user_agent=uow.meta.user_agent,
+        request_id=uow.meta.request_id,
     )
-    db.add(entry)
+    uow.db.add(entry)
     return entry
 
 

@@ -18,7 +18,7 @@ from schema.accounts import validation as v
 from schema.accounts.service import username_exists
 from schema.audit.service import AuditAction, diff, record
 
-PHONE_RE = re.compile(r"^\+?[0-9 ()./-]{5,32}$")
+PHONE_RE = re.compile(r"\+?[0-9 ()./-]{5,31}")  # at most 32 characters, the column's size
 JSON_MAX_BYTES = 16 * 1024
 ADDRESS_MAX = 1024
 AVATAR_MAX = 2048
@@ -58,7 +58,7 @@ def validate(changes: ProfileChanges) -> v.FieldErrors:
     p = changes.profile
     if p.get("avatar"):
         v.add(errors, "avatar", _avatar_problems(p["avatar"]))
-    if p.get("phone") and not PHONE_RE.match(p["phone"]):
+    if p.get("phone") and not PHONE_RE.fullmatch(p["phone"]):
         v.add(errors, "phone", ["Enter a phone number (digits, spaces, +, -, parentheses)."])
     if p.get("address") and len(p["address"]) > ADDRESS_MAX:
         v.add(errors, "address", [f"Use at most {ADDRESS_MAX} characters."])
@@ -117,8 +117,7 @@ async def update_profile(uow: UnitOfWork, user: User, changes: ProfileChanges) -
         except IntegrityError:
             raise UsernameTaken() from None
         record(
-            db,
-            uow.meta,
+            uow,
             AuditAction.PROFILE_UPDATE,
             user_id=user.id,
             model_name="UserProfile",

@@ -64,12 +64,8 @@ def _b64(data: bytes) -> str:
 def unsigned(claims: dict[str, Any]) -> str:
     """An `alg: none` token (no signature at all) carrying these claims."""
     header = {"alg": "none", "typ": "JWT"}
-    payload = {
-        k: int(v.timestamp()) if isinstance(v, datetime) else v for k, v in claims.items()
-    }
-    return (
-        f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(payload).encode())}."
-    )
+    payload = {k: int(v.timestamp()) if isinstance(v, datetime) else v for k, v in claims.items()}
+    return f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(payload).encode())}."
 
 
 def with_payload(token: str, **changes: Any) -> str:
