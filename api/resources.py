@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.cache import RecordCache
 from api.security.passwords import PasswordHashing
 from api.security.revocation import SessionRevocations
 from api.security.tokens import TokenCodec
@@ -28,6 +29,7 @@ class Resources:
     hashing: PasswordHashing
     tokens: TokenCodec
     revocations: SessionRevocations
+    cache: RecordCache
 
     async def close(self) -> None:
         await self.redis.aclose()
@@ -92,4 +94,5 @@ def build_resources(settings: Settings, database_url: str) -> Resources:
         revocations=SessionRevocations(
             redis, sessions, ttl_seconds=settings.access_token_ttl_seconds
         ),
+        cache=RecordCache(redis, ttl_seconds=settings.cache_ttl_seconds),
     )

@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, ge=1, validation_alias="DB_POOL_SIZE")
     db_max_overflow: int = Field(10, ge=0, validation_alias="DB_MAX_OVERFLOW")
     db_statement_timeout_ms: int = Field(15_000, ge=0, validation_alias="DB_STATEMENT_TIMEOUT_MS")
+    # Read models cached in Redis expire after this even without a write.
+    cache_ttl_seconds: int = Field(300, ge=1, validation_alias="CACHE_TTL")
     redis_socket_timeout_seconds: float = Field(2.0, gt=0, validation_alias="REDIS_SOCKET_TIMEOUT")
 
     graphiql: bool | None = Field(None, validation_alias="GRAPHIQL")

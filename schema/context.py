@@ -27,7 +27,7 @@ class Context:
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(lambda: self.uow.db)
+        self.loaders = Loaders(lambda: self.uow.db, self.resources.cache)
 
     @property
     def db(self) -> AsyncSession:

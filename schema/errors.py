@@ -93,7 +93,8 @@ class ErrorCodes(SchemaExtension):
     def _map_pre_execution(self) -> None:
         errors = self.execution_context.pre_execution_errors
         if errors:
-            self.execution_context.pre_execution_errors = [as_validation_error(e) for e in errors]
+            # In place: strawberry already holds this list for its response.
+            errors[:] = [as_validation_error(e) for e in errors]
 
     def on_parse(self) -> Iterator[None]:
         yield

@@ -139,6 +139,17 @@ async def fetch_page(
     )
 
 
+def first_page(rows: list[T], keys: Sequence[SortKey], size: int) -> Page[T]:
+    """A first page from rows fetched elsewhere (size + 1 of them, to know if more exist)."""
+    shown = rows[:size]
+    return Page(
+        rows=shown,
+        cursors=[encode_cursor([getattr(row, key.attribute) for key in keys]) for row in shown],
+        has_next_page=len(rows) > size,
+        has_previous_page=False,
+    )
+
+
 async def count(db: AsyncSession, stmt: Select[Any]) -> int:
     counted = select(func.count()).select_from(stmt.order_by(None).subquery())
     total = (await db.exec(counted)).one()

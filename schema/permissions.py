@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 
 from api.errors import Forbidden, InvalidToken, Unauthenticated
-from db.models import User
 from schema.context import Info
+from schema.records import UserRecord
 
 
-async def current_user(info: Info) -> User | None:
+async def current_user(info: Info) -> UserRecord | None:
     """The signed-in user; None when anonymous. A rejected token, or one whose user may
     no longer sign in, is UNAUTHENTICATED so the client knows to refresh or sign in."""
     identity = info.context.identity
@@ -18,19 +18,19 @@ async def current_user(info: Info) -> User | None:
     if identity.user_id is None:
         return None
     user = await info.context.loaders.user.load(identity.user_id)
-    if user is None or not user.is_active or user.deleted_at is not None:
+    if user is None or not user.can_sign_in:
         raise InvalidToken()
     return user
 
 
-async def require_user(info: Info) -> User:
+async def require_user(info: Info) -> UserRecord:
     user = await current_user(info)
     if user is None:
         raise Unauthenticated()
     return user
 
 
-async def require_self_or_staff(info: Info, owner_id: uuid.UUID) -> User:
+async def require_self_or_staff(info: Info, owner_id: uuid.UUID) -> UserRecord:
     viewer = await require_user(info)
     if viewer.id != owner_id and not viewer.is_staff:
         raise Forbidden()

@@ -9,6 +9,7 @@ from api.auth import Identity
 from schema.accounts.sessions import IssuedTokens
 from schema.accounts.types import AuthPayload, UserType
 from schema.context import Context
+from schema.records import UserRecord
 
 BODY_TRANSPORT_HEADER = "x-refresh-token-transport"
 
@@ -59,11 +60,12 @@ def auth_payload(ctx: Context, issued: IssuedTokens) -> AuthPayload:
     # The rest of this operation (e.g. `login { user { sessions } }`) runs as the
     # user who just signed in.
     ctx.identity = Identity(issued.user.id, issued.session_id)
-    ctx.loaders.prime_user(issued.user)
+    user = UserRecord.of(issued.user)
+    ctx.loaders.prime_user(user)
     return AuthPayload(
         access_token=issued.access.token,
         access_token_expires_at=issued.access.expires_at,
         refresh_token=issued.refresh_token if wants_body_transport(ctx) else None,
         refresh_token_expires_at=issued.refresh_expires_at,
-        user=UserType.from_model(issued.user),
+        user=UserType.from_model(user),
     )

@@ -111,7 +111,7 @@ class AccountMutations:
             await service.change_password(
                 uow,
                 ctx.resources,
-                user,
+                user.id,
                 current_password=input.current_password,
                 new_password=input.new_password,
                 current_session=ctx.identity.session_id,

@@ -11,7 +11,8 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from api.errors import BadUserInput, EmailTaken, InvalidCredentials, UsernameTaken
+from api.cache import forget_user_after_commit
+from api.errors import BadUserInput, EmailTaken, InvalidCredentials, NotFound, UsernameTaken
 from api.resources import Resources
 from api.unit_of_work import UnitOfWork
 from db.models import User, UserProfile
@@ -126,6 +127,7 @@ async def login(uow: UnitOfWork, resources: Resources, email: str, password: str
     if resources.hashing.needs_rehash(user.password_hash):
         user.password_hash = await resources.hashing.hash(password)
     user.last_login = datetime.now(UTC)
+    forget_user_after_commit(uow, resources.cache, user.id)
     record(uow, AuditAction.LOGIN, user_id=user.id, model_name="User", object_id=user.id)
     return start_session(uow, resources, user)
 
@@ -133,12 +135,15 @@ async def login(uow: UnitOfWork, resources: Resources, email: str, password: str
 async def change_password(
     uow: UnitOfWork,
     resources: Resources,
-    user: User,
+    user_id: uuid.UUID,
     *,
     current_password: str,
     new_password: str,
     current_session: uuid.UUID | None,
 ) -> None:
+    user = await uow.db.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound()
     errors: v.FieldErrors = {}
     v.add(errors, "newPassword", v.new_password_problems(new_password, resources.settings))
     if not await resources.hashing.verify(user.password_hash, current_password):

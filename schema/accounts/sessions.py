@@ -20,6 +20,7 @@ from api.security.tokens import IssuedAccessToken, hash_refresh_token, new_refre
 from api.unit_of_work import UnitOfWork
 from db.models import AuthSession, RefreshToken, User
 from schema.audit.service import AuditAction, record
+from schema.records import UserRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +222,7 @@ async def logout(
 
 
 async def revoke_session(
-    uow: UnitOfWork, resources: Resources, *, actor: User, session_id: uuid.UUID
+    uow: UnitOfWork, resources: Resources, *, actor: UserRecord, session_id: uuid.UUID
 ) -> None:
     db = uow.db
     session = await db.get(AuthSession, session_id, with_for_update=True)

@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from api.errors import NotFound
-from db.models import AuthSession, User
+from db.models import AuthSession
 from schema.accounts.sessions import live_session_of_refresh_token, live_sessions
-from schema.audit.service import user_audit_page
+from schema.audit.service import NEWEST_FIRST, user_audit_page
 from schema.audit.types import AuditLogConnection
 from schema.context import Info
-from schema.pagination import PageArgs
+from schema.pagination import PageArgs, first_page
 from schema.permissions import require_self_or_staff
+from schema.records import UserRecord
 from schema.relay import Node
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class UserType(Node):
     model_id: strawberry.Private[uuid.UUID]
 
     @classmethod
-    def from_model(cls, user: User) -> UserType:
+    def from_model(cls, user: UserRecord) -> UserType:
         return cls(
             id=strawberry.ID(str(user.id)),
             email=user.email,
@@ -100,9 +101,15 @@ class UserType(Node):
         before: str | None = None,
     ) -> AuditLogConnection:
         await require_self_or_staff(info, self.model_id)
-        page, total = await user_audit_page(
-            info.context.db, self.model_id, PageArgs(first, after, last, before)
-        )
+        args = PageArgs(first, after, last, before)
+        args.validate()
+        loaders = info.context.loaders
+        if after is None and before is None and last is None:
+            # The common nested case (`users { auditLogs(first: 5) }`): batched for all users.
+            rows = await loaders.audit_head.load((self.model_id, args.size + 1))
+            total = await loaders.audit_count.load(self.model_id)
+            return AuditLogConnection.of(first_page(rows, NEWEST_FIRST, args.size), total)
+        page, total = await user_audit_page(info.context.db, self.model_id, args)
         return AuditLogConnection.of(page, total)
 
     @strawberry.field(

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.unit_of_work import UnitOfWork
@@ -78,3 +78,43 @@ async def user_audit_page(
     stmt = select(AuditLog).where(col(AuditLog.user_id) == user_id)
     page = await fetch_page(db, stmt, NEWEST_FIRST, descending=True, args=args)
     return page, await count(db, stmt)
+
+
+async def first_audit_entries_by_user(
+    db: AsyncSession, user_ids: list[uuid.UUID], size: int
+) -> dict[uuid.UUID, list[AuditLog]]:
+    """Each user's newest `size` entries, for many users in one query (a window over
+    the (user_id, created_at, id) index) instead of one query per user."""
+    ranked = (
+        select(
+            AuditLog.id,
+            func.row_number()
+            .over(
+                partition_by=col(AuditLog.user_id),
+                order_by=(col(AuditLog.created_at).desc(), col(AuditLog.id).desc()),
+            )
+            .label("rank"),
+        )
+        .where(col(AuditLog.user_id).in_(user_ids))
+        .subquery()
+    )
+    rows = await db.exec(
+        select(AuditLog)
+        .join(ranked, col(AuditLog.id) == ranked.c.id)
+        .where(ranked.c.rank <= size)
+        .order_by(col(AuditLog.created_at).desc(), col(AuditLog.id).desc())
+    )
+    grouped: dict[uuid.UUID, list[AuditLog]] = {}
+    for row in rows:
+        if row.user_id is not None:
+            grouped.setdefault(row.user_id, []).append(row)
+    return grouped
+
+
+async def audit_counts_by_user(db: AsyncSession, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    rows = await db.exec(
+        select(AuditLog.user_id, func.count())
+        .where(col(AuditLog.user_id).in_(user_ids))
+        .group_by(col(AuditLog.user_id))
+    )
+    return {user_id: int(total) for user_id, total in rows if user_id is not None}

@@ -9,6 +9,7 @@ from schema.context import Info
 from schema.permissions import require_user
 from schema.profiles import service
 from schema.profiles.inputs import UpdateProfileInput
+from schema.records import ProfileRecord, UserRecord
 
 _USER_FIELDS = {"first_name": "first_name", "last_name": "last_name", "username": "username"}
 _PROFILE_FIELDS = {
@@ -40,7 +41,10 @@ class ProfileMutations:
         ctx = info.context
         user = await require_user(info)
         async with ctx.uow.transaction() as uow:
-            profile = await service.update_profile(uow, user, _changes(input))
-        ctx.loaders.prime_user(user)
-        ctx.loaders.prime_profile(profile)
-        return UserType.from_model(user)
+            updated, profile = await service.update_profile(
+                uow, ctx.resources.cache, user.id, _changes(input)
+            )
+        record = UserRecord.of(updated)
+        ctx.loaders.prime_user(record)
+        ctx.loaders.prime_profile(ProfileRecord.of(profile))
+        return UserType.from_model(record)

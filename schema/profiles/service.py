@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
+from api.cache import RecordCache, forget_user_after_commit
 from api.errors import BadUserInput, NotFound, UsernameTaken
 from api.unit_of_work import UnitOfWork
 from db.models import User, UserProfile
@@ -77,11 +79,16 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-async def update_profile(uow: UnitOfWork, user: User, changes: ProfileChanges) -> UserProfile:
+async def update_profile(
+    uow: UnitOfWork, cache: RecordCache, user_id: uuid.UUID, changes: ProfileChanges
+) -> tuple[User, UserProfile]:
     errors = validate(changes)
     if errors:
         raise BadUserInput(errors)
     db = uow.db
+    user = await db.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound()
     profile = (
         await db.exec(
             select(UserProfile).where(col(UserProfile.user_id) == user.id).with_for_update()
@@ -104,7 +111,10 @@ async def update_profile(uow: UnitOfWork, user: User, changes: ProfileChanges) -
         before[_camel(name)], after[_camel(name)] = getattr(user, name), new
         setattr(user, name, new)
     for name, value in changes.profile.items():
-        new = value if value is not None or name not in ("preferences", "extra_metadata") else {}
+        if name in ("preferences", "extra_metadata"):
+            new = {} if value is None else value
+        else:
+            new = value.strip() or None if isinstance(value, str) else value  # "" clears
         key = "metadata" if name == "extra_metadata" else name
         before[key], after[key] = getattr(profile, name), new
         setattr(profile, name, new)
@@ -124,4 +134,5 @@ async def update_profile(uow: UnitOfWork, user: User, changes: ProfileChanges) -
             object_id=profile.id,
             changes=changed,
         )
-    return profile
+    forget_user_after_commit(uow, cache, user.id)
+    return user, profile

@@ -9,8 +9,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.errors import NotFound
-from db.models import UserProfile
 from schema.context import Info
+from schema.records import ProfileRecord
 from schema.relay import Node
 
 if TYPE_CHECKING:
@@ -41,14 +41,14 @@ class UserProfileType(Node):
         return UserType.from_model(found)
 
     @classmethod
-    def from_model(cls, profile: UserProfile) -> UserProfileType:
+    def from_model(cls, profile: ProfileRecord) -> UserProfileType:
         return cls(
             id=strawberry.ID(str(profile.id)),
             avatar=profile.avatar,
             phone=profile.phone,
             address=profile.address,
             preferences=cast(JSON, profile.preferences),
-            metadata=cast(JSON, profile.extra_metadata),
+            metadata=cast(JSON, profile.metadata),
             updated_at=profile.updated_at,
             user_id=str(profile.user_id),
         )
