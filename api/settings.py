@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     cache_ttl_seconds: int = Field(300, ge=1, validation_alias="CACHE_TTL")
     redis_socket_timeout_seconds: float = Field(2.0, gt=0, validation_alias="REDIS_SOCKET_TIMEOUT")
 
+    # Larger GraphQL request bodies are refused (413) before they are read to the end.
+    max_body_bytes: int = Field(100 * 1024, gt=0, validation_alias="MAX_BODY_BYTES")
+
     graphiql: bool | None = Field(None, validation_alias="GRAPHIQL")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
 

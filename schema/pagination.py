@@ -1,8 +1,9 @@
 """Keyset (cursor) pagination: no OFFSET scans, stable while rows are inserted.
 
-A cursor is the sort key of a row (its sort columns plus the unique id as the
-tie-breaker), base64-encoded. `first`/`after` walk forwards in the requested
-order, `last`/`before` backwards; both are capped at MAX_PAGE_SIZE."""
+A cursor carries the ordering's name and the sort key of a row (its sort columns
+plus the unique id as the tie-breaker), base64-encoded; a cursor from another
+ordering is rejected. `first`/`after` walk forwards in the ordering,
+`last`/`before` backwards; both are capped at MAX_PAGE_SIZE."""
 
 from __future__ import annotations
 
@@ -10,13 +11,12 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.sql import Select
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -58,11 +58,22 @@ class PageArgs:
 
 @dataclass(frozen=True, slots=True)
 class SortKey:
-    """One column of the sort order; `kind` decodes the cursor's value back."""
+    """One column (or expression) of an ordering; `value` reads it off a row, `kind`
+    decodes it back from a cursor."""
 
     column: Any
-    attribute: str
+    value: Callable[[Any], Any]
     kind: type
+
+
+@dataclass(frozen=True, slots=True)
+class Ordering:
+    name: str
+    keys: tuple[SortKey, ...]
+    descending: bool
+
+    def cursor_of(self, row: Any) -> str:
+        return encode_cursor(self.name, [key.value(row) for key in self.keys])
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,23 +84,26 @@ class Page(Generic[T]):
     has_previous_page: bool
 
 
-def encode_cursor(values: Sequence[Any]) -> str:
+def encode_cursor(name: str, values: Sequence[Any]) -> str:
     plain = [v.isoformat() if isinstance(v, datetime) else str(v) for v in values]
-    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+    raw = json.dumps([name, *plain]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, keys: Sequence[SortKey], arg: str) -> list[Any]:
+def decode_cursor(cursor: str, ordering: Ordering, arg: str) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         raw = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-        if not isinstance(raw, list) or len(raw) != len(keys):
+        if not isinstance(raw, list) or len(raw) != len(ordering.keys) + 1:
             raise ValueError("shape")
-        return [_decode_value(value, key.kind) for value, key in zip(raw, keys, strict=True)]
+        if raw[0] != ordering.name:
+            raise ValueError("cursor of another ordering")
+        return [_decode(v, key.kind) for v, key in zip(raw[1:], ordering.keys, strict=True)]
     except (ValueError, TypeError, binascii.Error, UnicodeError):
         raise BadUserInput({arg: ["Invalid cursor."]}) from None
 
 
-def _decode_value(value: Any, kind: type) -> Any:
+def _decode(value: Any, kind: type) -> Any:
     if not isinstance(value, str):
         raise ValueError("cursor values are strings")
     if kind is datetime:
@@ -103,23 +117,19 @@ def _decode_value(value: Any, kind: type) -> Any:
 
 
 async def fetch_page(
-    db: AsyncSession,
-    stmt: SelectOfScalar[T],
-    keys: Sequence[SortKey],
-    *,
-    descending: bool,
-    args: PageArgs,
+    db: AsyncSession, stmt: SelectOfScalar[T], ordering: Ordering, args: PageArgs
 ) -> Page[T]:
-    """Run `stmt` (already filtered) one page at a time in the order of `keys`."""
+    """Run `stmt` (already filtered) one page at a time in `ordering`."""
     args.validate()
     backwards = args.backwards
     # Walking backwards reads in the opposite order, then reverses the page.
-    read_descending = descending != backwards
-    columns = [key.column for key in keys]
+    read_descending = ordering.descending != backwards
+    columns = [key.column for key in ordering.keys]
     cursor_arg, cursor = ("before", args.before) if backwards else ("after", args.after)
     if cursor is not None:
-        values = decode_cursor(cursor, keys, cursor_arg)
-        row_key, bound = sa.tuple_(*columns), sa.tuple_(*[sa.literal(v) for v in values])
+        values = decode_cursor(cursor, ordering, cursor_arg)
+        row_key = sa.tuple_(*columns)
+        bound = sa.tuple_(*[sa.literal(v) for v in values])
         stmt = stmt.where(row_key < bound if read_descending else row_key > bound)
     order = [c.desc() if read_descending else c.asc() for c in columns]
     size = args.size
@@ -128,10 +138,9 @@ async def fetch_page(
     rows = rows[:size]
     if backwards:
         rows.reverse()
-    cursors = [encode_cursor([getattr(row, key.attribute) for key in keys]) for row in rows]
     return Page(
         rows=rows,
-        cursors=cursors,
+        cursors=[ordering.cursor_of(row) for row in rows],
         # Relay allows reporting the opposite direction approximately: a cursor
         # given means there is something on that side.
         has_next_page=more if not backwards else args.before is not None,
@@ -139,18 +148,18 @@ async def fetch_page(
     )
 
 
-def first_page(rows: list[T], keys: Sequence[SortKey], size: int) -> Page[T]:
+def first_page(rows: list[T], ordering: Ordering, size: int) -> Page[T]:
     """A first page from rows fetched elsewhere (size + 1 of them, to know if more exist)."""
     shown = rows[:size]
     return Page(
         rows=shown,
-        cursors=[encode_cursor([getattr(row, key.attribute) for key in keys]) for row in shown],
+        cursors=[ordering.cursor_of(row) for row in shown],
         has_next_page=len(rows) > size,
         has_previous_page=False,
     )
 
 
-async def count(db: AsyncSession, stmt: Select[Any]) -> int:
+async def count(db: AsyncSession, stmt: SelectOfScalar[Any]) -> int:
     counted = select(func.count()).select_from(stmt.order_by(None).subquery())
     total = (await db.exec(counted)).one()
     return int(total)

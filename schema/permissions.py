@@ -35,3 +35,10 @@ async def require_self_or_staff(info: Info, owner_id: uuid.UUID) -> UserRecord:
     if viewer.id != owner_id and not viewer.is_staff:
         raise Forbidden()
     return viewer
+
+
+async def require_staff(info: Info) -> UserRecord:
+    viewer = await require_user(info)
+    if not viewer.is_staff:
+        raise Forbidden("Only staff can do this.")
+    return viewer

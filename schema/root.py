@@ -9,12 +9,19 @@ from strawberry.types import ExecutionContext
 
 from schema.accounts.mutations import AccountMutations
 from schema.accounts.queries import AccountQueries
+from schema.accounts.types import SessionType, UserType
+from schema.audit.queries import AuditQueries
+from schema.audit.types import AuditLogType
 from schema.errors import ErrorCodes
+from schema.node import NodeQueries
 from schema.profiles.mutations import ProfileMutations
+from schema.profiles.types import UserProfileType
 from schema.unit_of_work import CloseSession
+from schema.users.mutations import UserMutations
+from schema.users.queries import UserQueries
 
-Query = merge_types("Query", (AccountQueries,))
-Mutation = merge_types("Mutation", (AccountMutations, ProfileMutations))
+Query = merge_types("Query", (AccountQueries, UserQueries, AuditQueries, NodeQueries))
+Mutation = merge_types("Mutation", (AccountMutations, ProfileMutations, UserMutations))
 
 
 class GlassShopSchema(strawberry.Schema):
@@ -29,5 +36,7 @@ class GlassShopSchema(strawberry.Schema):
 schema = GlassShopSchema(
     query=Query,
     mutation=Mutation,
+    # Node implementations reached only through Query.node.
+    types=[UserType, UserProfileType, AuditLogType, SessionType],
     extensions=[CloseSession, ErrorCodes],
 )

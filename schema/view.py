@@ -1,15 +1,34 @@
-"""The Strawberry ASGI view, building our typed Context for every request."""
+"""The Strawberry ASGI view: our typed Context for every request, and GraphQL over HTTP.
+
+Requests and responses follow the GraphQL-over-HTTP spec, including its legacy
+watershed rules: a client that accepts application/graphql-response+json gets it, with
+4xx/5xx status codes for request errors; everyone else gets application/json, with 200
+for every well-formed request. A request that is not a GraphQL request this server
+accepts (bad method, media type, size or JSON) is a 4xx answered in the same GraphQL
+error shape, with its code from schema/errors.py."""
 
 from __future__ import annotations
 
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.exceptions import MissingQueryError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from api.auth import ANONYMOUS, Identity
 from api.request_meta import RequestMeta
@@ -18,8 +37,271 @@ from api.unit_of_work import UnitOfWork
 from schema.context import Context
 from schema.errors import format_error
 
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+ALLOWED_METHODS = ("GET", "POST")
+DEFAULT_MAX_BODY_BYTES = 100 * 1024
+
+# Far more than any input type of the schema nests; deeper JSON only costs recursion.
+MAX_JSON_DEPTH = 64
+# Beyond this an integer does not fit an IEEE-754 double, which is all a JavaScript
+# client could have meant; it also keeps int() off its quadratic path.
+MAX_INTEGER_DIGITS = 309
+
+# json decodes an unpaired \uD800-\uDFFF escape into a lone surrogate, which is not text:
+# it cannot be encoded to UTF-8 for PostgreSQL, a log line or a response.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class TransportError(HTTPException):
+    """The request is not a GraphQL-over-HTTP request this server accepts."""
+
+    def __init__(
+        self, status_code: int, reason: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(status_code, reason)
+        self.headers = dict(headers or {})
+
+
+def method_not_allowed(reason: str, allow: Iterable[str]) -> TransportError:
+    return TransportError(405, reason, {"allow": ", ".join(allow)})
+
+
+def negotiate_media_type(accept: str) -> str:
+    """application/graphql-response+json when the client prefers it, else application/json.
+
+    A missing Accept, */* or a list naming neither type is application/json: the spec's
+    legacy default, which every client understands."""
+    explicit: dict[str, float] = {}
+    wildcard = 0.0
+    for media_range in accept.split(","):
+        media_type, _, parameters = media_range.partition(";")
+        media_type = media_type.strip().lower()
+        quality = _quality(parameters)
+        if media_type in (GRAPHQL_RESPONSE_JSON, JSON):
+            explicit[media_type] = max(explicit.get(media_type, 0.0), quality)
+        elif media_type in ("*/*", "application/*"):
+            wildcard = max(wildcard, quality)
+    preferred = explicit.get(GRAPHQL_RESPONSE_JSON, 0.0)
+    if preferred > 0 and preferred >= explicit.get(JSON, wildcard):
+        return GRAPHQL_RESPONSE_JSON
+    return JSON
+
+
+def accepted_media_type(request: Request | WebSocket) -> str:
+    return negotiate_media_type(", ".join(request.headers.getlist("accept")))
+
+
+def _quality(parameters: str) -> float:
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                quality = float(value.strip())
+            except ValueError:
+                return 0.0
+            return quality if 0.0 <= quality <= 1.0 else 0.0
+    return 1.0
+
+
+class _NumberOutOfRange(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NumberOutOfRange(text)
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _NumberOutOfRange(text)
+    return int(text)
+
+
+def _check_json_value(value: object) -> None:
+    """Refuse what json accepts but no GraphQL input can hold: deep nesting, lone surrogates."""
+    pending: list[tuple[object, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if not item.isascii() and _LONE_SURROGATE.search(item):
+                raise TransportError(400, "The request body contains an invalid \\u escape.")
+            continue
+        if not isinstance(item, dict | list):
+            continue
+        if depth >= MAX_JSON_DEPTH:
+            raise TransportError(400, "The request body nests too deeply.")
+        children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+        pending.extend((child, depth + 1) for child in children)
+
+
+def _optional(params: Mapping[str, object], name: str, kind: type, described: str) -> Any:
+    value = params.get(name)
+    if value is not None and not isinstance(value, kind):
+        raise TransportError(400, f"The request's `{name}` must be {described} or null.")
+    return value
+
+
+class GraphQLSubResponse(Response):
+    """The response resolvers add cookies to, carrying the media type the client accepts."""
+
+    def __init__(self, media_type: str) -> None:
+        super().__init__()
+        self.negotiated_media_type = media_type
+        # Strawberry's convention: no status unless a resolver sets one.
+        self.status_code = None  # type: ignore[assignment]
+        del self.headers["content-length"]
+
 
 class GlassShopGraphQL(GraphQL[Context, None]):
+    def __init__(
+        self, *args: Any, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, self._limit_body(receive))
+        try:
+            self._check_declared_length(request)
+            response = await self.run(request)
+        except HTTPException as error:
+            response = self._transport_error(request, error)
+        await response(scope, receive, send)
+
+    def _check_declared_length(self, request: Request) -> None:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise self._too_large()
+
+    def _limit_body(self, receive: Receive) -> Receive:
+        # A chunked body declares no length: count what arrives and stop at the limit.
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise self._too_large()
+            return message
+
+        return limited
+
+    def _too_large(self) -> TransportError:
+        return TransportError(413, f"The request body is larger than {self.max_body_bytes} bytes.")
+
+    def _transport_error(self, request: Request, error: HTTPException) -> Response:
+        request_id = getattr(request.state, "request_id", None)
+        formatted = format_error(GraphQLError(error.reason), request_id).formatted
+        media_type = accepted_media_type(request)
+        headers = {"vary": "Accept"}
+        if isinstance(error, TransportError):
+            headers.update(error.headers)
+        return Response(
+            self.encode_json({"errors": [formatted]}),
+            status_code=error.status_code,
+            media_type=media_type,
+            headers=headers,
+        )
+
+    def is_request_allowed(self, request: BaseRequestProtocol) -> bool:
+        if request.method not in ALLOWED_METHODS:
+            raise method_not_allowed("GraphQL requests use GET or POST.", ALLOWED_METHODS)
+        return True
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # Without an IDE a GET without a query is a request with no query, not a 404.
+        return self.graphql_ide is not None and super().should_render_graphql_ide(request)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            # Strictly UTF-8, as the spec requires: json.loads would guess UTF-16 or 32.
+            text = data.decode() if isinstance(data, bytes) else data
+        except UnicodeDecodeError as error:
+            raise TransportError(400, "The request body is not valid UTF-8.") from error
+        try:
+            value = json.loads(
+                text,
+                parse_constant=_reject_constant,
+                parse_float=_finite_float,
+                parse_int=_bounded_int,
+            )
+        except RecursionError as error:
+            raise TransportError(400, "The request body nests too deeply.") from error
+        except _NumberOutOfRange as error:
+            raise TransportError(400, "The request body has a number out of range.") from error
+        except ValueError as error:
+            raise TransportError(400, "The request body is not valid JSON.") from error
+        _check_json_value(value)
+        return value
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
+        params: Mapping[str, object]
+        if request.method == "GET":
+            # An empty ?variables= is how some clients say "none".
+            query_params: dict[str, str | None] = {
+                name: value for name, value in request.query_params.items() if value
+            }
+            params = self.parse_query_params(query_params)
+        else:
+            media_type, content_parameters = parse_content_type(request.content_type or "")
+            charset = content_parameters.get("charset", "utf-8").lower()
+            if media_type.lower() != JSON or charset not in ("utf-8", "utf8"):
+                raise TransportError(415, "Send GraphQL requests as UTF-8 application/json.")
+            params = self.parse_json(await request.get_body())
+            if not isinstance(params, dict):
+                raise TransportError(400, "The request body must be a JSON object.")
+        return GraphQLRequestData(
+            query=_optional(params, "query", str, "a string"),
+            variables=_optional(params, "variables", dict, "an object"),
+            operation_name=_optional(params, "operationName", str, "a string"),
+            extensions=_optional(params, "extensions", dict, "an object"),
+        )
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        method = request_adapter.method
+        try:
+            return await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=OperationType.from_http(method),
+                operation_extensions=request_data.extensions,
+            )
+        except MissingQueryError as error:
+            raise TransportError(400, "The request has no GraphQL query.") from error
+        except InvalidOperationTypeError as error:
+            if method == "GET" and error.operation_type is OperationType.MUTATION:
+                raise method_not_allowed("Send mutations with POST.", ["POST"]) from error
+            return _request_error(error.as_http_error_reason(method))
+        except CannotGetOperationTypeError as error:
+            return _request_error(error.as_http_error_reason())
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        return GraphQLSubResponse(accepted_media_type(request))
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         resources: Resources = request.app.state.resources
         identity = request.scope.get("user")
@@ -39,4 +321,56 @@ class GlassShopGraphQL(GraphQL[Context, None]):
         if result.errors:
             request_id = getattr(request.state, "request_id", None)
             result.errors = [format_error(e, request_id) for e in result.errors]
-        return await super().process_result(request, result)  # type: ignore[arg-type]
+        response = await super().process_result(request, result)  # type: ignore[arg-type]
+        if _is_request_error(result):
+            # The GraphQL spec: a request error ends the request before execution, and
+            # its response has no data entry at all (null would mean execution failed).
+            del response["data"]
+        return response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        media_type = (
+            sub_response.negotiated_media_type
+            if isinstance(sub_response, GraphQLSubResponse)
+            else JSON
+        )
+        response = Response(
+            self.encode_json(response_data),
+            status_code=sub_response.status_code or _status_code(response_data, media_type),
+            media_type=media_type,
+            headers={"vary": "Accept"},
+            background=sub_response.background,
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        return response
+
+
+def _request_error(message: str) -> ExecutionResult:
+    return ExecutionResult(data=None, errors=[GraphQLError(message)])
+
+
+def _is_request_error(result: ExecutionResult) -> bool:
+    # Field errors always carry a path; errors without one stopped the request before
+    # any field ran (parse, validation, operation selection, variable coercion).
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(error.path is None for error in result.errors or ())
+    )
+
+
+def _status_code(
+    response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], media_type: str
+) -> int:
+    if media_type == JSON or isinstance(response_data, list) or "data" in response_data:
+        return 200
+    codes = {
+        error.get("extensions", {}).get("code")
+        for error in response_data.get("errors") or ()
+        if isinstance(error, dict)
+    }
+    return 500 if "INTERNAL_SERVER_ERROR" in codes else 400

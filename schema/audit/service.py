@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import enum
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
+from api.errors import BadUserInput
 from api.unit_of_work import UnitOfWork
 from db.models import AuditLog
-from schema.pagination import Page, PageArgs, SortKey, count, fetch_page
+from schema.pagination import Ordering, Page, PageArgs, SortKey, count, fetch_page
 
 # Never recorded in a diff, whatever an operation passes in.
 _SECRET_FIELDS = frozenset({"password", "password_hash", "token", "refresh_token", "access_token"})
@@ -66,9 +69,13 @@ def record(
     return entry
 
 
-NEWEST_FIRST = (
-    SortKey(AuditLog.created_at, "created_at", datetime),
-    SortKey(AuditLog.id, "id", uuid.UUID),
+NEWEST_FIRST = Ordering(
+    "audit-newest-first",
+    (
+        SortKey(col(AuditLog.created_at), lambda row: row.created_at, datetime),
+        SortKey(col(AuditLog.id), lambda row: row.id, uuid.UUID),
+    ),
+    descending=True,
 )
 
 
@@ -76,7 +83,7 @@ async def user_audit_page(
     db: AsyncSession, user_id: uuid.UUID, args: PageArgs
 ) -> tuple[Page[AuditLog], int]:
     stmt = select(AuditLog).where(col(AuditLog.user_id) == user_id)
-    page = await fetch_page(db, stmt, NEWEST_FIRST, descending=True, args=args)
+    page = await fetch_page(db, stmt, NEWEST_FIRST, args)
     return page, await count(db, stmt)
 
 
@@ -118,3 +125,51 @@ async def audit_counts_by_user(db: AsyncSession, user_ids: list[uuid.UUID]) -> d
         .group_by(col(AuditLog.user_id))
     )
     return {user_id: int(total) for user_id, total in rows if user_id is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    user_id: uuid.UUID | None = None
+    actions: list[AuditAction] | None = None
+    model_name: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+    def matches(self, entry: AuditLog) -> bool:
+        """The same filter applied to one entry (for live subscriptions)."""
+        return (
+            (self.user_id is None or entry.user_id == self.user_id)
+            and (not self.actions or entry.action in {a.value for a in self.actions})
+            and (self.model_name is None or entry.model_name == self.model_name)
+            and (self.created_after is None or entry.created_at >= self.created_after)
+            and (self.created_before is None or entry.created_at <= self.created_before)
+        )
+
+
+def audit_statement(filters: AuditFilter) -> SelectOfScalar[AuditLog]:
+    if (
+        filters.created_after is not None
+        and filters.created_before is not None
+        and filters.created_after > filters.created_before
+    ):
+        raise BadUserInput({"createdAfter": ["Must not be later than createdBefore."]})
+    stmt = select(AuditLog)
+    if filters.user_id is not None:
+        stmt = stmt.where(col(AuditLog.user_id) == filters.user_id)
+    if filters.actions:
+        stmt = stmt.where(col(AuditLog.action).in_([a.value for a in filters.actions]))
+    if filters.model_name is not None:
+        stmt = stmt.where(col(AuditLog.model_name) == filters.model_name)
+    if filters.created_after is not None:
+        stmt = stmt.where(col(AuditLog.created_at) >= filters.created_after)
+    if filters.created_before is not None:
+        stmt = stmt.where(col(AuditLog.created_at) <= filters.created_before)
+    return stmt
+
+
+async def audit_page(
+    db: AsyncSession, filters: AuditFilter, args: PageArgs
+) -> tuple[Page[AuditLog], int]:
+    stmt = audit_statement(filters)
+    page = await fetch_page(db, stmt, NEWEST_FIRST, args)
+    return page, await count(db, stmt)

@@ -10,10 +10,12 @@ from typing import Any
 
 import httpx
 import jwt
+from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
 
+from api.cache import PROFILE, USER, RecordCache
 from tests.support.graphql import GraphQLClient, Response
 
 CLIENT_IP = "203.0.113.7"
@@ -43,11 +45,21 @@ async def device(
         yield GraphQLClient(http)
 
 
-async def make_staff(engine: AsyncEngine, user_id: str) -> None:
+async def make_staff(engine: AsyncEngine, user_id: str, redis: Redis | None = None) -> None:
+    """Promote by SQL. Pass `redis` when the user may already be cached by the app."""
     async with engine.begin() as connection:
         await connection.execute(
             text("UPDATE users SET is_staff = true WHERE id = :id"), {"id": uuid.UUID(user_id)}
         )
+    if redis is not None:
+        await forget_user(redis, user_id)
+
+
+async def forget_user(redis: Redis, user_id: str) -> None:
+    """What the app does after its own writes: SQL written behind its back must do it too."""
+    cache = RecordCache(redis)
+    await cache.invalidate(USER, [uuid.UUID(user_id)])
+    await cache.invalidate(PROFILE, [uuid.UUID(user_id)])
 
 
 async def scalar(engine: AsyncEngine, sql: str, **params: Any) -> Any:
