@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -42,10 +43,19 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         url = database_url or resolve_database_url(settings)
         resources = build_resources(settings, url)
         app.state.resources = resources
+        worker = None
+        if settings.redis_url is None:
+            # Embedded defaults: no shared broker, so this process runs the jobs itself.
+            from api.worker import EmbeddedWorker
+
+            worker = EmbeddedWorker(settings, url, resources.jobs)
+            await asyncio.to_thread(worker.start)
         log.info("GlassShop API ready (%s)", settings.app_env)
         try:
             yield
         finally:
+            if worker is not None:
+                await asyncio.to_thread(worker.stop)
             await resources.close()
 
     middleware = [

@@ -1,4 +1,4 @@
-"""The `glassshop` command: serve, migrate, create-staff, export-schema."""
+"""The `glassshop` command: serve, migrate, create-staff, seed, export-schema."""
 
 from __future__ import annotations
 
@@ -108,6 +108,35 @@ def cmd_create_staff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_seed(args: argparse.Namespace) -> int:
+    from schema.accounts.validation import new_password_problems
+    from schema.users.seed import seed_database, seed_email
+
+    settings = _settings()
+    if settings.is_production:
+        print(
+            "glassshop: seed creates test accounts and refuses to run in production",
+            file=sys.stderr,
+        )
+        return 2
+    if args.users < 0:
+        print("glassshop: --users must be 0 or more", file=sys.stderr)
+        return 2
+    password = args.password if args.password is not None else _read_password()
+    problems = new_password_problems(password, settings)
+    if problems:
+        print(f"glassshop: password: {' '.join(problems)}", file=sys.stderr)
+        return 1
+    url = _database_url(settings)
+    result = asyncio.run(seed_database(settings, url, users=args.users, password=password))
+    last = f"…{seed_email(args.users)}" if args.users > 1 else ""
+    print(
+        f"seeded {seed_email(1) if args.users else 'no users'}{last}: "
+        f"{result.created} created, {result.existing} already there, {result.seconds:.2f}s"
+    )
+    return 0
+
+
 def export_sdl() -> str:
     from schema.root import schema
 
@@ -126,6 +155,20 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from api.worker import run_worker
+
+    settings = _settings()
+    if not settings.redis_url:
+        print(
+            "glassshop: the worker needs REDIS_URL (its job queue); without it, "
+            "`glassshop serve` runs the jobs itself",
+            file=sys.stderr,
+        )
+        return 2
+    return run_worker(settings, _database_url(settings))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="glassshop", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -139,9 +182,20 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
     migrate.set_defaults(func=cmd_migrate)
 
+    worker = sub.add_parser("worker", help="run background jobs (emails) and the outbox relay")
+    worker.set_defaults(func=cmd_worker)
+
     staff = sub.add_parser("create-staff", help="create a staff account")
     staff.add_argument("--email", required=True)
     staff.set_defaults(func=cmd_create_staff)
+
+    seed = sub.add_parser(
+        "seed",
+        help="create test users user00001@glassshop.test … (idempotent; not in production)",
+    )
+    seed.add_argument("--users", type=int, required=True, help="how many (1-based, five digits)")
+    seed.add_argument("--password", help="their common password (else read from stdin)")
+    seed.set_defaults(func=cmd_seed)
 
     export = sub.add_parser("export-schema", help="write the GraphQL SDL to schema.graphql")
     export.add_argument("--output", default=str(PROJECT_ROOT / "schema.graphql"))

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.cache import RecordCache
+from api.jobs import Jobs, create_jobs
 from api.security.passwords import PasswordHashing
 from api.security.revocation import SessionRevocations
 from api.security.tokens import TokenCodec
@@ -30,8 +31,10 @@ class Resources:
     tokens: TokenCodec
     revocations: SessionRevocations
     cache: RecordCache
+    jobs: Jobs
 
     async def close(self) -> None:
+        self.jobs.broker.close()
         await self.redis.aclose()
         await self.engine.dispose()
         self.hashing.close()
@@ -95,4 +98,5 @@ def build_resources(settings: Settings, database_url: str) -> Resources:
             redis, sessions, ttl_seconds=settings.access_token_ttl_seconds
         ),
         cache=RecordCache(redis, ttl_seconds=settings.cache_ttl_seconds),
+        jobs=create_jobs(settings),
     )

@@ -100,6 +100,28 @@ class Settings(BaseSettings):
     # Larger GraphQL request bodies are refused (413) before they are read to the end.
     max_body_bytes: int = Field(100 * 1024, gt=0, validation_alias="MAX_BODY_BYTES")
 
+    # Where links in emails point (the web client's origin).
+    public_url: str = Field("http://127.0.0.1:8000", validation_alias="PUBLIC_URL")
+    smtp_host: str | None = Field(None, validation_alias="SMTP_HOST")
+    smtp_port: int = Field(587, validation_alias="SMTP_PORT")
+    smtp_username: str | None = Field(None, validation_alias="SMTP_USERNAME")
+    smtp_password: SecretStr | None = Field(None, validation_alias="SMTP_PASSWORD")
+    smtp_tls: Literal["starttls", "ssl", "none"] = Field("starttls", validation_alias="SMTP_TLS")
+    smtp_timeout_seconds: float = Field(15.0, gt=0, validation_alias="SMTP_TIMEOUT")
+    mail_from: str = Field("GlassShop <no-reply@glassshop.test>", validation_alias="MAIL_FROM")
+    email_verification_ttl_seconds: int = Field(
+        24 * 3600, gt=0, validation_alias="EMAIL_VERIFICATION_TTL"
+    )
+    password_reset_ttl_seconds: int = Field(3600, gt=0, validation_alias="PASSWORD_RESET_TTL")
+    worker_threads: int = Field(4, ge=1, validation_alias="WORKER_THREADS")
+    # A handed-over outbox row not done after this long is handed over again.
+    outbox_redeliver_seconds: int = Field(300, ge=1, validation_alias="OUTBOX_REDELIVER_AFTER")
+    outbox_relay_interval_seconds: float = Field(
+        2.0, gt=0, validation_alias="OUTBOX_RELAY_INTERVAL"
+    )
+    outbox_retention_days: int = Field(7, ge=1, validation_alias="OUTBOX_RETENTION_DAYS")
+    cleanup_interval_seconds: int = Field(3600, ge=1, validation_alias="CLEANUP_INTERVAL")
+
     graphiql: bool | None = Field(None, validation_alias="GRAPHIQL")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
 
@@ -145,6 +167,11 @@ class Settings(BaseSettings):
         return self.app_env != "development"
 
     @property
+    def mailbox_dir(self) -> Path:
+        """Where development emails are written when no SMTP server is configured."""
+        return self.data_dir / "mailbox"
+
+    @property
     def graphiql_enabled(self) -> bool:
         return self.graphiql if self.graphiql is not None else self.app_env == "development"
 
@@ -159,6 +186,8 @@ class Settings(BaseSettings):
         ]
         if missing:
             raise SettingsError(f"production needs {' and '.join(missing)} to be set")
+        if not self.smtp_host:
+            raise SettingsError("production needs SMTP_HOST to be set (emails must go out)")
         secret = self.jwt_secret.get_secret_value()
         if secret == DEV_JWT_SECRET or len(secret) < MIN_SECRET_LENGTH:
             raise SettingsError(

@@ -172,3 +172,49 @@ class AuditLog(SQLModel, table=True):
     user_agent: str | None = Field(default=None, max_length=512)
     request_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = _created_at()
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Background work recorded in the same transaction as the change that needs it.
+
+    A relay hands pending rows to the job queue; the job marks its row done. A row
+    of a rolled-back transaction never exists, and a row whose job was lost (queue
+    or worker down) is handed over again until it is done."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        # The relay's scan: pending rows, oldest first.
+        sa.Index(
+            "ix_outbox_messages_pending",
+            "created_at",
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    kind: str = Field(max_length=64, nullable=False)
+    payload: dict[str, Any] = _jsonb()
+    status: str = Field(default="pending", max_length=16, nullable=False)
+    attempts: int = Field(default=0, nullable=False)
+    enqueued_at: datetime | None = _optional_timestamp()
+    processed_at: datetime | None = _optional_timestamp()
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _created_at()
+    updated_at: datetime = _updated_at()
+
+
+class EmailToken(SQLModel, table=True):
+    """A single-use emailed token (verification or password reset), stored as a hash."""
+
+    __tablename__ = "email_tokens"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    purpose: str = Field(max_length=16, nullable=False)
+    token_hash: str = Field(max_length=64, unique=True, nullable=False)
+    # The outbox message that mailed it: a retried job replaces its own token.
+    outbox_id: uuid.UUID | None = Field(default=None, unique=True, nullable=True)
+    expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True), nullable=False)
+    used_at: datetime | None = _optional_timestamp()
+    created_at: datetime = _created_at()
+    updated_at: datetime = _updated_at()

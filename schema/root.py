@@ -7,6 +7,7 @@ from graphql import GraphQLError
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from schema.accounts.email_mutations import EmailFlowMutations
 from schema.accounts.mutations import AccountMutations
 from schema.accounts.queries import AccountQueries
 from schema.accounts.types import SessionType, UserType
@@ -21,7 +22,9 @@ from schema.users.mutations import UserMutations
 from schema.users.queries import UserQueries
 
 Query = merge_types("Query", (AccountQueries, UserQueries, AuditQueries, NodeQueries))
-Mutation = merge_types("Mutation", (AccountMutations, ProfileMutations, UserMutations))
+Mutation = merge_types(
+    "Mutation", (AccountMutations, EmailFlowMutations, ProfileMutations, UserMutations)
+)
 
 
 class GlassShopSchema(strawberry.Schema):

@@ -13,9 +13,11 @@ from sqlmodel import col, select
 
 from api.cache import forget_user_after_commit
 from api.errors import BadUserInput, EmailTaken, InvalidCredentials, NotFound, UsernameTaken
+from api.outbox import enqueue
 from api.resources import Resources
 from api.unit_of_work import UnitOfWork
 from db.models import User, UserProfile
+from schema.accounts import tasks
 from schema.accounts import validation as v
 from schema.accounts.sessions import IssuedTokens, publish_revocations, revoke_all, start_session
 from schema.audit.service import AuditAction, record
@@ -107,6 +109,7 @@ async def register(uow: UnitOfWork, resources: Resources, data: Registration) ->
         object_id=user.id,
         changes={"email": email, "username": user.username},
     )
+    enqueue(uow, resources.jobs, tasks.WELCOME, {"user_id": str(user.id)})
     return start_session(uow, resources, user)
 
 

@@ -11,11 +11,12 @@ PROD = {
     "DATABASE_URL": "postgresql://db.internal/glassshop",
     "REDIS_URL": "redis://cache.internal:6379/0",
     "JWT_SECRET": "k" * 48,
+    "SMTP_HOST": "smtp.internal",
 }
 
 
 def use_env(monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> None:
-    for name in ("APP_ENV", "DATABASE_URL", "REDIS_URL", "JWT_SECRET", "CORS_ORIGINS"):
+    for name in ("APP_ENV", "DATABASE_URL", "REDIS_URL", "JWT_SECRET", "CORS_ORIGINS", "SMTP_HOST"):
         monkeypatch.delenv(name, raising=False)
     for name, value in values.items():
         monkeypatch.setenv(name, value)

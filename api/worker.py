@@ -1,0 +1,95 @@
+"""The worker: dramatiq runs the outbox jobs; a maintenance loop relays and cleans up.
+
+`glassshop worker` runs it as its own process (production: REDIS_URL is the broker).
+In development without REDIS_URL the API process embeds it (see api/app.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from types import FrameType
+
+import dramatiq
+
+from api.jobs import JobEnv, Jobs, create_jobs, set_job_env_factory
+from api.mailer import Mailer
+from api.maintenance import run_forever
+from api.settings import Settings
+from db.session import create_engine, create_session_factory
+
+log = logging.getLogger("glassshop.worker")
+
+
+def register_handlers() -> None:
+    # The worker entry is one of the two places that import the GraphQL layer's modules.
+    import schema.accounts.tasks  # noqa: F401
+
+
+def job_env_factory(settings: Settings, database_url: str) -> JobEnv:
+    engine = create_engine(database_url, pool_size=settings.worker_threads, max_overflow=2)
+    return JobEnv(
+        settings=settings, sessions=create_session_factory(engine), mailer=Mailer(settings)
+    )
+
+
+class EmbeddedWorker:
+    """A dramatiq worker plus the maintenance loop, in threads of the current process."""
+
+    def __init__(self, settings: Settings, database_url: str, jobs: Jobs) -> None:
+        register_handlers()
+        set_job_env_factory(lambda: job_env_factory(settings, database_url))
+        self._settings = settings
+        self._database_url = database_url
+        self._jobs = jobs
+        self._worker = dramatiq.Worker(jobs.broker, worker_threads=settings.worker_threads)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._maintain, name="maintenance", daemon=True)
+
+    def start(self) -> None:
+        self._worker.start()
+        self._thread.start()
+        self._ready.wait(timeout=10)
+        log.info("worker started (%d threads)", self._settings.worker_threads)
+
+    def stop(self, timeout_ms: int = 30_000) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=10)
+        # Finishes the jobs in progress; unstarted ones stay queued (or pending in the outbox).
+        self._worker.stop(timeout=timeout_ms)
+
+    def _maintain(self) -> None:
+        async def main() -> None:
+            engine = create_engine(self._database_url, pool_size=1, max_overflow=1)
+            self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+            self._ready.set()
+            try:
+                await run_forever(
+                    create_session_factory(engine), self._jobs, self._settings, self._stop
+                )
+            finally:
+                await engine.dispose()
+
+        asyncio.run(main())
+
+
+def run_worker(settings: Settings, database_url: str) -> int:
+    jobs = create_jobs(settings)
+    worker = EmbeddedWorker(settings, database_url, jobs)
+    done = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: finishing jobs in progress, then stopping", signum)
+        done.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    worker.start()
+    done.wait()
+    worker.stop()
+    jobs.broker.close()
+    return 0

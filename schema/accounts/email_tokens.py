@@ -1,0 +1,60 @@
+"""Single-use emailed tokens: issued by the worker, consumed atomically by the API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col
+
+from api.security.tokens import hash_refresh_token, new_refresh_token
+from api.unit_of_work import UnitOfWork
+from db.models import EmailToken
+
+VERIFY = "verify"
+RESET = "reset"
+
+# The same 256-bit random value and SHA-256 storage as refresh tokens.
+_new_token, _hash = new_refresh_token, hash_refresh_token
+
+
+async def issue(
+    uow: UnitOfWork, user_id: uuid.UUID, purpose: str, ttl_seconds: int, outbox_id: uuid.UUID
+) -> str:
+    """A new token for the job `outbox_id`; a retried job replaces its own earlier token."""
+    raw = _new_token()
+    now = datetime.now(UTC)
+    values = {
+        "id": uuid.uuid4(),
+        "user_id": user_id,
+        "purpose": purpose,
+        "token_hash": _hash(raw),
+        "outbox_id": outbox_id,
+        "expires_at": now + timedelta(seconds=ttl_seconds),
+        "created_at": now,
+        "updated_at": now,
+    }
+    stmt = insert(EmailToken).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["outbox_id"],
+        set_={"token_hash": values["token_hash"], "expires_at": values["expires_at"]},
+    )
+    await uow.db.exec(stmt)
+    return raw
+
+
+async def consume(uow: UnitOfWork, raw: str, purpose: str) -> uuid.UUID | None:
+    """Use a token up, once: of two concurrent attempts exactly one gets the user id."""
+    now = datetime.now(UTC)
+    result = await uow.db.exec(
+        update(EmailToken)
+        .where(col(EmailToken.token_hash) == _hash(raw))
+        .where(col(EmailToken.purpose) == purpose)
+        .where(col(EmailToken.used_at).is_(None))
+        .where(col(EmailToken.expires_at) > now)
+        .values(used_at=now)
+        .returning(col(EmailToken.user_id))
+    )
+    return result.scalar_one_or_none()
