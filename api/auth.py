@@ -50,16 +50,21 @@ def bearer_token(conn: HTTPConnection) -> str | None:
     return token.strip()
 
 
+async def identify(resources: Resources, token: str | None) -> Identity:
+    """Who an access token names: anonymous without one, rejected if it is not valid."""
+    if token is None:
+        return ANONYMOUS
+    try:
+        claims = resources.tokens.decode_access(token)
+    except InvalidAccessToken:
+        return REJECTED
+    if await resources.revocations.is_revoked(claims.session_id):
+        return REJECTED
+    return Identity(claims.user_id, claims.session_id)
+
+
 class TokenAuthBackend(AuthenticationBackend):
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser]:
-        token = bearer_token(conn)
-        if token is None:
-            return AuthCredentials(), ANONYMOUS
-        resources: Resources = conn.app.state.resources
-        try:
-            claims = resources.tokens.decode_access(token)
-        except InvalidAccessToken:
-            return AuthCredentials(), REJECTED
-        if await resources.revocations.is_revoked(claims.session_id):
-            return AuthCredentials(), REJECTED
-        return AuthCredentials(["authenticated"]), Identity(claims.user_id, claims.session_id)
+        identity = await identify(conn.app.state.resources, bearer_token(conn))
+        scopes = ["authenticated"] if identity.is_authenticated else []
+        return AuthCredentials(scopes), identity

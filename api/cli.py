@@ -81,7 +81,11 @@ async def _create_staff(settings: Settings, url: str, email: str, password: str)
     from schema.accounts.service import create_staff
 
     resources = build_resources(settings, url)
-    uow = UnitOfWork(resources.sessions, RequestMeta(None, "glassshop-cli", None))
+    uow = UnitOfWork(
+        resources.sessions,
+        RequestMeta(None, "glassshop-cli", None),
+        publish_audit=resources.audit_feed.publish,
+    )
     try:
         async with uow.transaction():
             user = await create_staff(uow, resources, email, password)

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.audit_feed import AuditFeed
 from api.cache import RecordCache
 from api.jobs import Jobs, create_jobs
 from api.security.passwords import PasswordHashing
@@ -32,6 +33,7 @@ class Resources:
     revocations: SessionRevocations
     cache: RecordCache
     jobs: Jobs
+    audit_feed: AuditFeed
 
     async def close(self) -> None:
         self.jobs.broker.close()
@@ -99,4 +101,5 @@ def build_resources(settings: Settings, database_url: str) -> Resources:
         ),
         cache=RecordCache(redis, ttl_seconds=settings.cache_ttl_seconds),
         jobs=create_jobs(settings),
+        audit_feed=AuditFeed(redis),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,12 +19,22 @@ from api.request_meta import RequestMeta
 log = logging.getLogger("glassshop.uow")
 
 AfterCommit = Callable[[], Awaitable[None]]
+PublishAudit = Callable[[list[Any]], Awaitable[None]]
 
 
 class UnitOfWork:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], meta: RequestMeta) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        meta: RequestMeta,
+        *,
+        publish_audit: PublishAudit | None = None,
+    ) -> None:
         self._sessions = sessions
         self.meta = meta
+        self._publish_audit = publish_audit
+        # Audit rows written in the current transaction, published once it commits.
+        self.audit_entries: list[Any] = []
         self._db: AsyncSession | None = None
         self._closed = False
         self._after_commit: list[AfterCommit] = []
@@ -65,6 +76,10 @@ class UnitOfWork:
             await self._rollback()
             raise
         callbacks, self._after_commit = self._after_commit, []
+        entries, self.audit_entries = self.audit_entries, []
+        publish = self._publish_audit
+        if entries and publish is not None:
+            callbacks.append(lambda: publish(entries))
         for callback in callbacks:
             try:
                 await callback()
@@ -74,8 +89,16 @@ class UnitOfWork:
 
     async def _rollback(self) -> None:
         self._after_commit.clear()
+        self.audit_entries.clear()
         if self._db is not None:
             await self._db.rollback()
+
+    async def release(self) -> None:
+        """End the session (and its transaction) but allow a new one: for long-lived
+        operations such as subscriptions, which must not hold a connection idle."""
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
 
     async def close(self) -> None:
         self._closed = True

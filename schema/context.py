@@ -25,8 +25,16 @@ class Context:
     identity: Identity
     uow: UnitOfWork
     loaders: Loaders = field(init=False)
+    # graphql-transport-ws: the connection_init payload (where browsers send the token).
+    connection_params: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        self.loaders = Loaders(lambda: self.uow.db, self.resources.cache)
+
+    async def next_event(self) -> None:
+        """Between two events of a long-lived subscription: no open transaction, no
+        loader results kept from the previous event."""
+        await self.uow.release()
         self.loaders = Loaders(lambda: self.uow.db, self.resources.cache)
 
     @property

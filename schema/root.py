@@ -12,6 +12,7 @@ from schema.accounts.mutations import AccountMutations
 from schema.accounts.queries import AccountQueries
 from schema.accounts.types import SessionType, UserType
 from schema.audit.queries import AuditQueries
+from schema.audit.subscriptions import AuditSubscriptions
 from schema.audit.types import AuditLogType
 from schema.errors import ErrorCodes
 from schema.node import NodeQueries
@@ -39,6 +40,7 @@ class GlassShopSchema(strawberry.Schema):
 schema = GlassShopSchema(
     query=Query,
     mutation=Mutation,
+    subscription=AuditSubscriptions,
     # Node implementations reached only through Query.node.
     types=[UserType, UserProfileType, AuditLogType, SessionType],
     extensions=[CloseSession, ErrorCodes],

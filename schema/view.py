@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
@@ -22,15 +22,16 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import MissingQueryError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UNSET, UnsetType
 
-from api.auth import ANONYMOUS, Identity
+from api.auth import ANONYMOUS, Identity, identify
 from api.request_meta import RequestMeta
 from api.resources import Resources
 from api.unit_of_work import UnitOfWork
@@ -302,6 +303,24 @@ class GlassShopGraphQL(GraphQL[Context, None]):
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         return GraphQLSubResponse(accepted_media_type(request))
 
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """graphql-transport-ws connection_init: browsers cannot set headers on a
+        websocket, so the access token comes in the payload (`authorization:
+        "Bearer …"`). Only staff may connect (the only subscription is staff-only)."""
+        params = context.connection_params or {}
+        raw = params.get("authorization") or params.get("Authorization")
+        if isinstance(raw, str) and raw.strip():
+            scheme, _, token = raw.strip().partition(" ")
+            bearer = token.strip() if scheme.lower() == "bearer" else raw.strip()
+            context.identity = await identify(context.resources, bearer)
+        viewer = None
+        if context.identity.user_id is not None:
+            viewer = await context.loaders.user.load(context.identity.user_id)
+        await context.next_event()
+        if viewer is None or not viewer.can_sign_in or not viewer.is_staff:
+            raise ConnectionRejectionError()
+        return cast(UnsetType, UNSET)
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         resources: Resources = request.app.state.resources
         identity = request.scope.get("user")
@@ -311,7 +330,7 @@ class GlassShopGraphQL(GraphQL[Context, None]):
             response=response if isinstance(response, Response) else None,
             resources=resources,
             identity=identity if isinstance(identity, Identity) else ANONYMOUS,
-            uow=UnitOfWork(resources.sessions, meta),
+            uow=UnitOfWork(resources.sessions, meta, publish_audit=resources.audit_feed.publish),
         )
 
     async def process_result(

@@ -66,6 +66,7 @@ def record(
         request_id=uow.meta.request_id,
     )
     uow.db.add(entry)
+    uow.audit_entries.append(entry)
     return entry
 
 
