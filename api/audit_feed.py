@@ -19,8 +19,6 @@ from db.models import AuditLog
 
 log = logging.getLogger("glassshop.audit_feed")
 
-CHANNEL = "glassshop:audit"
-
 
 def _encode(entry: AuditLog) -> str:
     return json.dumps(
@@ -54,12 +52,16 @@ def _decode(raw: str | bytes) -> AuditLog:
 class AuditFeed:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
+        # Pub/sub channels are shared by all of a server's databases: name the database,
+        # so deployments (or test runs) on one Redis server do not hear each other.
+        database = redis.connection_pool.connection_kwargs.get("db", 0)
+        self.channel = f"glassshop:{database}:audit"
 
     async def publish(self, entries: Sequence[AuditLog]) -> None:
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for entry in entries:
-                    pipe.publish(CHANNEL, _encode(entry))
+                    pipe.publish(self.channel, _encode(entry))
                 await pipe.execute()
         except RedisError:
             # The entries are committed and queryable; only live delivery is missed.
@@ -67,7 +69,7 @@ class AuditFeed:
 
     async def listen(self) -> AsyncIterator[AuditLog]:
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(CHANNEL)
+        await pubsub.subscribe(self.channel)
         try:
             while True:
                 # A bounded wait per poll keeps an idle subscription clear of the
@@ -76,5 +78,5 @@ class AuditFeed:
                 if message is not None and message.get("type") == "message":
                     yield _decode(message["data"])
         finally:
-            await pubsub.unsubscribe(CHANNEL)
+            await pubsub.unsubscribe(self.channel)
             await pubsub.aclose()  # type: ignore[no-untyped-call]
