@@ -16,7 +16,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.auth import TokenAuthBackend
 from api.health import healthz, readyz
-from api.middleware import RequestIdMiddleware
+from api.middleware import RequestBudgetMiddleware, RequestIdMiddleware
 from api.resources import build_resources, resolve_database_url
 from api.settings import Settings, get_settings
 
@@ -50,6 +50,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
             worker = EmbeddedWorker(settings, url, resources.jobs)
             await asyncio.to_thread(worker.start)
+        if not settings.rate_limits:
+            log.warning("RATE_LIMITS=off: no rate limits are enforced (benchmarks only)")
         log.info("GlassShop API ready (%s)", settings.app_env)
         try:
             yield
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     middleware = [
         Middleware(RequestIdMiddleware),
         Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies),
+        Middleware(RequestBudgetMiddleware),
         Middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.audit_feed import AuditFeed
 from api.cache import RecordCache
 from api.jobs import Jobs, create_jobs
+from api.rate_limit import RateLimiter, Rules
 from api.security.passwords import PasswordHashing
 from api.security.revocation import SessionRevocations
 from api.security.tokens import TokenCodec
@@ -34,6 +35,7 @@ class Resources:
     cache: RecordCache
     jobs: Jobs
     audit_feed: AuditFeed
+    limits: RateLimiter
 
     async def close(self) -> None:
         self.jobs.broker.close()
@@ -102,4 +104,5 @@ def build_resources(settings: Settings, database_url: str) -> Resources:
         cache=RecordCache(redis, ttl_seconds=settings.cache_ttl_seconds),
         jobs=create_jobs(settings),
         audit_feed=AuditFeed(redis),
+        limits=RateLimiter(redis, Rules.from_settings(settings), enabled=settings.rate_limits),
     )

@@ -122,6 +122,21 @@ class Settings(BaseSettings):
     outbox_retention_days: int = Field(7, ge=1, validation_alias="OUTBOX_RETENTION_DAYS")
     cleanup_interval_seconds: int = Field(3600, ge=1, validation_alias="CLEANUP_INTERVAL")
 
+    # Rate limits: COUNT/SECONDS per subject. RATE_LIMITS=off disables them (benchmarks).
+    rate_limits: bool = Field(True, validation_alias="RATE_LIMITS")
+    rate_login_ip: str = Field("30/300", validation_alias="RATE_LIMIT_LOGIN_IP")
+    rate_register_ip: str = Field("10/600", validation_alias="RATE_LIMIT_REGISTER_IP")
+    rate_password_reset_ip: str = Field("5/900", validation_alias="RATE_LIMIT_RESET_IP")
+    rate_password_reset_email: str = Field("3/3600", validation_alias="RATE_LIMIT_RESET_EMAIL")
+    rate_verification_user: str = Field("3/900", validation_alias="RATE_LIMIT_VERIFICATION")
+    rate_refresh_session: str = Field("30/60", validation_alias="RATE_LIMIT_REFRESH")
+    rate_requests_ip: str = Field("600/60", validation_alias="RATE_LIMIT_REQUESTS_IP")
+    # Failed logins per account (any IP) before each further failure locks the account
+    # for 1, 2, 4, ... seconds, up to the maximum.
+    login_free_failures: int = Field(5, ge=1, validation_alias="LOGIN_FREE_FAILURES")
+    login_failure_window_seconds: int = Field(900, ge=1, validation_alias="LOGIN_FAILURE_WINDOW")
+    login_lockout_max_seconds: int = Field(900, ge=1, validation_alias="LOGIN_LOCKOUT_MAX")
+
     graphiql: bool | None = Field(None, validation_alias="GRAPHIQL")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
 
@@ -135,6 +150,22 @@ class Settings(BaseSettings):
     def _valid_networks(cls, value: list[str]) -> list[str]:
         for item in value:
             ipaddress.ip_network(item, strict=False)
+        return value
+
+    @field_validator(
+        "rate_login_ip",
+        "rate_register_ip",
+        "rate_password_reset_ip",
+        "rate_password_reset_email",
+        "rate_verification_user",
+        "rate_refresh_session",
+        "rate_requests_ip",
+    )
+    @classmethod
+    def _rate_spec(cls, value: str) -> str:
+        count, slash, seconds = value.partition("/")
+        if not (slash and count.isdigit() and seconds.isdigit() and int(count) and int(seconds)):
+            raise ValueError("expected COUNT/SECONDS, e.g. 30/300")
         return value
 
     @field_validator("database_url")

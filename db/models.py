@@ -55,10 +55,11 @@ def _jsonb() -> Any:
     )
 
 
-# One text per user for substring search, and last_login with NULLs as year 1 (the
-# same value Python sorts with); the indexes below are built on exactly these.
+# One text per user for substring search, and last_login with NULLs first; the
+# indexes below are built on exactly these expressions. (asyncpg reads '-infinity' as
+# datetime.min and writes datetime.min back as '-infinity', so cursors round-trip.)
 USER_SEARCH_TEXT = "email || ' ' || username || ' ' || first_name || ' ' || last_name"
-LAST_LOGIN_SORT = "coalesce(last_login, '0001-01-01 00:00:00+00'::timestamptz)"
+LAST_LOGIN_SORT = "coalesce(last_login, '-infinity'::timestamptz)"
 
 
 class User(SQLModel, table=True):

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator
 
 from graphql import GraphQLError, VariableDefinitionNode
+from sqlalchemy.exc import DataError
 from strawberry.extensions import SchemaExtension
 
 from api.errors import AppError
@@ -69,6 +70,11 @@ def format_error(error: GraphQLError, request_id: str | None = None) -> GraphQLE
     cause = _root_cause(error)
     if isinstance(cause, AppError):
         return _with(error, cause.message, cause.extensions())
+    if isinstance(cause, DataError):
+        # PostgreSQL refused a value our validation let through (e.g. a NUL character):
+        # the client's input is at fault, and the transaction was rolled back.
+        log.warning("input rejected by the database (request %s): %s", request_id, cause.orig)
+        return _with(error, "A value is not acceptable.", {"code": "BAD_USER_INPUT", "fields": {}})
     fields = _bad_variables(error)
     if fields is not None:
         return _with(error, error.message, {"code": "BAD_USER_INPUT", "fields": fields})
@@ -110,3 +116,14 @@ class ErrorCodes(SchemaExtension):
         if result is not None and result.errors:
             request_id = self._request_id()
             result.errors = [format_error(e, request_id) for e in result.errors]
+            self._retry_after_header(result.errors)
+
+    def _retry_after_header(self, errors: list[GraphQLError]) -> None:
+        waits = [
+            int(str(e.extensions["retryAfter"]))
+            for e in errors
+            if e.extensions and e.extensions.get("code") == "RATE_LIMITED"
+        ]
+        response = getattr(self.execution_context.context, "response", None)
+        if waits and response is not None:
+            response.headers["Retry-After"] = str(max(waits))

@@ -17,6 +17,8 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession as SQLAlchemySession
+from sqlalchemy.sql import Select
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -58,12 +60,12 @@ class PageArgs:
 
 @dataclass(frozen=True, slots=True)
 class SortKey:
-    """One column (or expression) of an ordering; `value` reads it off a row, `kind`
-    decodes it back from a cursor."""
+    """One column (or expression) of an ordering; `kind` decodes it back from a
+    cursor. `value` reads it off a row, for pages fetched without fetch_page."""
 
     column: Any
-    value: Callable[[Any], Any]
     kind: type
+    value: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,11 @@ class Ordering:
     descending: bool
 
     def cursor_of(self, row: Any) -> str:
-        return encode_cursor(self.name, [key.value(row) for key in self.keys])
+        values = []
+        for key in self.keys:
+            assert key.value is not None, f"{self.name}: pages of rows need SortKey.value"
+            values.append(key.value(row))
+        return encode_cursor(self.name, values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +90,22 @@ class Page(Generic[T]):
     has_previous_page: bool
 
 
+# asyncpg reads PostgreSQL's infinite timestamps as naive datetime.min/max and writes
+# those back as infinities; cursors name them so they survive the round trip.
+_INFINITIES = {"-infinity": datetime.min, "infinity": datetime.max}
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, datetime):
+        for name, infinite in _INFINITIES.items():
+            if value == infinite and value.tzinfo is None:
+                return name
+        return value.isoformat()
+    return str(value)
+
+
 def encode_cursor(name: str, values: Sequence[Any]) -> str:
-    plain = [v.isoformat() if isinstance(v, datetime) else str(v) for v in values]
+    plain = [_encode(v) for v in values]
     raw = json.dumps([name, *plain]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -104,9 +124,11 @@ def decode_cursor(cursor: str, ordering: Ordering, arg: str) -> list[Any]:
 
 
 def _decode(value: Any, kind: type) -> Any:
-    if not isinstance(value, str):
-        raise ValueError("cursor values are strings")
+    if not isinstance(value, str) or "\x00" in value:
+        raise ValueError("cursor values are strings without NUL")
     if kind is datetime:
+        if value in _INFINITIES:
+            return _INFINITIES[value]
         parsed = datetime.fromisoformat(value)
         if parsed.tzinfo is None:
             raise ValueError("naive datetime")
@@ -133,14 +155,18 @@ async def fetch_page(
         stmt = stmt.where(row_key < bound if read_descending else row_key > bound)
     order = [c.desc() if read_descending else c.asc() for c in columns]
     size = args.size
-    rows = list((await db.exec(stmt.order_by(*order).limit(size + 1))).all())
-    more = len(rows) > size
-    rows = rows[:size]
+    # The cursor values come from PostgreSQL itself (lower(), coalesce() ...), so the
+    # next page compares like with like.
+    keyed: Select[Any] = stmt.add_columns(*columns).order_by(*order).limit(size + 1)
+    # SQLModel's exec() would keep only the entity; SQLAlchemy's execute returns the rows.
+    results = list((await SQLAlchemySession.execute(db, keyed)).all())
+    more = len(results) > size
+    results = results[:size]
     if backwards:
-        rows.reverse()
+        results.reverse()
     return Page(
-        rows=rows,
-        cursors=[ordering.cursor_of(row) for row in rows],
+        rows=[result[0] for result in results],
+        cursors=[encode_cursor(ordering.name, list(result[1:])) for result in results],
         # Relay allows reporting the opposite direction approximately: a cursor
         # given means there is something on that side.
         has_next_page=more if not backwards else args.before is not None,

@@ -281,6 +281,9 @@ class GlassShopGraphQL(GraphQL[Context, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         method = request_adapter.method
+        # Subscriptions stream over the WebSocket only: this view has no HTTP streaming
+        # transport, and executed here a subscription resolver would run as a query.
+        allowed = OperationType.from_http(method) - {OperationType.SUBSCRIPTION}
         try:
             return await self.schema.execute(
                 request_data.query,
@@ -288,13 +291,15 @@ class GlassShopGraphQL(GraphQL[Context, None]):
                 variable_values=request_data.variables,
                 context_value=context,
                 operation_name=request_data.operation_name,
-                allowed_operation_types=OperationType.from_http(method),
+                allowed_operation_types=allowed,
                 operation_extensions=request_data.extensions,
             )
         except MissingQueryError as error:
             raise TransportError(400, "The request has no GraphQL query.") from error
         except InvalidOperationTypeError as error:
-            if method == "GET" and error.operation_type is OperationType.MUTATION:
+            if error.operation_type is OperationType.SUBSCRIPTION:
+                return _request_error("Subscribe over the WebSocket (graphql-transport-ws).")
+            if method == "GET":
                 raise method_not_allowed("Send mutations with POST.", ["POST"]) from error
             return _request_error(error.as_http_error_reason(method))
         except CannotGetOperationTypeError as error:

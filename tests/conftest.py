@@ -27,7 +27,24 @@ from tests.support.graphql import GraphQLClient
 from tests.support.services import find_or_start_postgres, find_or_start_redis, recreate_database
 
 TEST_DB = os.environ.get("GLASSSHOP_TEST_DB", "glassshop_test")
-TABLES = ("audit_logs", "refresh_tokens", "auth_sessions", "user_profiles", "users")
+RATE_SPECS = (
+    "rate_login_ip",
+    "rate_register_ip",
+    "rate_password_reset_ip",
+    "rate_password_reset_email",
+    "rate_verification_user",
+    "rate_refresh_session",
+    "rate_requests_ip",
+)
+TABLES = (
+    "audit_logs",
+    "refresh_tokens",
+    "auth_sessions",
+    "email_tokens",
+    "outbox_messages",
+    "user_profiles",
+    "users",
+)
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +72,10 @@ def make_settings(database_url: str, redis_url: str, **overrides: Any) -> Settin
         "argon2_time_cost": 2,
         "argon2_memory_cost_kib": 19 * 1024,
         "argon2_parallelism": 1,
+        # Real rate limiting, with limits no ordinary test reaches; the rate-limit
+        # tests build apps with the shipped defaults.
+        **dict.fromkeys(RATE_SPECS, "100000/60"),
+        "login_free_failures": 1000,
     }
     values.update(overrides)
     return Settings(**values)

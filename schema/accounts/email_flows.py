@@ -19,14 +19,18 @@ from schema.audit.service import AuditAction, record
 _DEAD_LINK = "This link is invalid, used or expired; ask for a new one."
 
 
-def request_verification(uow: UnitOfWork, resources: Resources, user_id: uuid.UUID) -> None:
+async def request_verification(uow: UnitOfWork, resources: Resources, user_id: uuid.UUID) -> None:
+    await resources.limits.hit(resources.limits.rules.verification_user, str(user_id))
     enqueue(uow, resources.jobs, tasks.VERIFICATION, {"user_id": str(user_id)})
 
 
-def request_password_reset(uow: UnitOfWork, resources: Resources, email: str) -> None:
+async def request_password_reset(uow: UnitOfWork, resources: Resources, email: str) -> None:
     """The same work whether or not the account exists: the worker finds out, and the
     answer and its timing tell the requester nothing."""
     normalized = v.normalize_email(email)[:254]
+    limits = resources.limits
+    await limits.hit(limits.rules.password_reset_ip, uow.meta.ip_address or "unknown")
+    await limits.hit(limits.rules.password_reset_email, normalized)
     enqueue(uow, resources.jobs, tasks.PASSWORD_RESET, {"email": normalized})
 
 

@@ -20,7 +20,7 @@ class EmailFlowMutations:
         if user.email_verified_at is not None:
             return True  # nothing to verify
         async with ctx.uow.transaction() as uow:
-            email_flows.request_verification(uow, ctx.resources, user.id)
+            await email_flows.request_verification(uow, ctx.resources, user.id)
         return True
 
     @strawberry.mutation
@@ -38,7 +38,7 @@ class EmailFlowMutations:
     async def request_password_reset(self, info: Info, email: str) -> bool:
         ctx = info.context
         async with ctx.uow.transaction() as uow:
-            email_flows.request_password_reset(uow, ctx.resources, email)
+            await email_flows.request_password_reset(uow, ctx.resources, email)
         return True
 
     @strawberry.mutation

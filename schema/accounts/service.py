@@ -79,6 +79,8 @@ def _validate_registration(data: Registration, resources: Resources) -> tuple[st
 
 
 async def register(uow: UnitOfWork, resources: Resources, data: Registration) -> IssuedTokens:
+    limits = resources.limits
+    await limits.hit(limits.rules.register_ip, uow.meta.ip_address or "unknown")
     email, errors = _validate_registration(data, resources)
     if errors:
         raise BadUserInput(errors)
@@ -114,6 +116,12 @@ async def register(uow: UnitOfWork, resources: Resources, data: Registration) ->
 
 
 async def login(uow: UnitOfWork, resources: Resources, email: str, password: str) -> IssuedTokens:
+    limits, rules = resources.limits, resources.limits.rules
+    account = v.normalize_email(email)[:254]
+    await limits.hit(rules.login_ip, uow.meta.ip_address or "unknown")
+    # Per account, whichever IPs the guesses come from; unknown emails alike, so a
+    # lockout says nothing about whether the account exists.
+    await limits.check_lock("login", account)
     user = await find_active_by_email(uow, email)
     # Always verify (against a dummy hash for an unknown email) so both cost the same.
     ok = await resources.hashing.verify(user.password_hash if user else None, password)
@@ -124,9 +132,14 @@ async def login(uow: UnitOfWork, resources: Resources, email: str, password: str
             user_id=user.id if user else None,
             model_name="User",
             object_id=user.id if user else None,
-            changes={} if user else {"email": v.normalize_email(email)[:254]},
+            changes={} if user else {"email": account},
         )
+        failures = await limits.add(rules.login_failures, account)
+        delay = rules.lockout_seconds(failures)
+        if delay:
+            await limits.lock("login", account, delay)
         raise InvalidCredentials(keep_changes=True)
+    await limits.reset(rules.login_failures, account)
     if resources.hashing.needs_rehash(user.password_hash):
         user.password_hash = await resources.hashing.hash(password)
     user.last_login = datetime.now(UTC)

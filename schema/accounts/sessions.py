@@ -93,6 +93,7 @@ async def rotate(uow: UnitOfWork, resources: Resources, raw_token: str) -> Issue
     if found is None:
         raise InvalidRefreshToken()
     token, session = found
+    await resources.limits.hit(resources.limits.rules.refresh_session, str(session.id))
     if session.revoked_at is not None or token.expires_at <= now or session.deleted_at is not None:
         raise InvalidRefreshToken()
     user = await db.get(User, session.user_id)

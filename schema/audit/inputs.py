@@ -9,6 +9,7 @@ import strawberry
 from schema.audit.service import AuditAction, AuditFilter
 from schema.audit.types import AuditActionType
 from schema.ids import parse_id
+from schema.times import as_utc
 
 
 @strawberry.input
@@ -24,6 +25,6 @@ class AuditLogFilter:
             user_id=parse_id(self.user_id, "userId") if self.user_id is not None else None,
             actions=[AuditAction(a) for a in self.actions] if self.actions else None,
             model_name=self.model_name,
-            created_after=self.created_after,
-            created_before=self.created_before,
+            created_after=as_utc(self.created_after),
+            created_before=as_utc(self.created_before),
         )

@@ -73,8 +73,8 @@ def record(
 NEWEST_FIRST = Ordering(
     "audit-newest-first",
     (
-        SortKey(col(AuditLog.created_at), lambda row: row.created_at, datetime),
-        SortKey(col(AuditLog.id), lambda row: row.id, uuid.UUID),
+        SortKey(col(AuditLog.created_at), datetime, lambda row: row.created_at),
+        SortKey(col(AuditLog.id), uuid.UUID, lambda row: row.id),
     ),
     descending=True,
 )

@@ -37,7 +37,10 @@ class ProfileChanges:
 def _json_object_problems(value: Any) -> list[str]:
     if not isinstance(value, dict):
         return ["Must be a JSON object."]
-    if len(json.dumps(value)) > JSON_MAX_BYTES:
+    encoded = json.dumps(value)
+    if "\\u0000" in encoded:
+        return ["Remove the NUL characters (\\u0000)."]
+    if len(encoded) > JSON_MAX_BYTES:
         return [f"Must be at most {JSON_MAX_BYTES // 1024} KiB as JSON."]
     return []
 

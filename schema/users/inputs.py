@@ -7,6 +7,7 @@ from datetime import datetime
 
 import strawberry
 
+from schema.times import as_utc
 from schema.users.service import UserListFilter
 from schema.users.service import UserOrderField as UserOrderFieldValue
 
@@ -35,8 +36,8 @@ class UserFilter:
             search=self.search,
             is_active=self.is_active,
             is_staff=self.is_staff,
-            joined_after=self.joined_after,
-            joined_before=self.joined_before,
+            joined_after=as_utc(self.joined_after),
+            joined_before=as_utc(self.joined_before),
         )
 
 

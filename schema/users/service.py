@@ -22,7 +22,6 @@ from schema.audit.service import AuditAction, record
 from schema.pagination import Ordering, SortKey
 
 SEARCH_MAX = 100
-_NO_LOGIN = datetime.min.replace(tzinfo=UTC)
 
 
 class UserOrderField(enum.Enum):
@@ -41,17 +40,13 @@ class UserListFilter:
     joined_before: datetime | None = None
 
 
-_ID_KEY = SortKey(col(User.id), lambda row: row.id, uuid.UUID)
+_ID_KEY = SortKey(col(User.id), uuid.UUID)
 # Each ordering's expressions match an index (db/models.py), the id breaking ties.
 _SORT_KEYS: dict[UserOrderField, SortKey] = {
-    UserOrderField.EMAIL: SortKey(func.lower(col(User.email)), lambda r: r.email.lower(), str),
-    UserOrderField.USERNAME: SortKey(
-        func.lower(col(User.username)), lambda r: r.username.lower(), str
-    ),
-    UserOrderField.DATE_JOINED: SortKey(col(User.created_at), lambda r: r.created_at, datetime),
-    UserOrderField.LAST_LOGIN: SortKey(
-        sa.literal_column(LAST_LOGIN_SORT), lambda r: r.last_login or _NO_LOGIN, datetime
-    ),
+    UserOrderField.EMAIL: SortKey(func.lower(col(User.email)), str),
+    UserOrderField.USERNAME: SortKey(func.lower(col(User.username)), str),
+    UserOrderField.DATE_JOINED: SortKey(col(User.created_at), datetime),
+    UserOrderField.LAST_LOGIN: SortKey(sa.literal_column(LAST_LOGIN_SORT), datetime),
 }
 
 
@@ -68,6 +63,8 @@ def users_statement(filters: UserListFilter) -> SelectOfScalar[User]:
     errors: dict[str, list[str]] = {}
     if filters.search is not None and len(filters.search) > SEARCH_MAX:
         errors["search"] = [f"Use at most {SEARCH_MAX} characters."]
+    elif filters.search is not None and "\x00" in filters.search:
+        errors["search"] = ["Remove the NUL character."]
     if (
         filters.joined_after is not None
         and filters.joined_before is not None
@@ -81,7 +78,9 @@ def users_statement(filters: UserListFilter) -> SelectOfScalar[User]:
         pattern = f"%{_escape_like(filters.search.strip())}%"
         stmt = stmt.where(sa.literal_column(f"({USER_SEARCH_TEXT})").ilike(pattern, escape="\\"))
     if filters.is_active is not None:
-        stmt = stmt.where(col(User.is_active) == filters.is_active)
+        # The same meaning as User.isActive: active and not soft-deleted.
+        active = sa.and_(col(User.is_active), col(User.deleted_at).is_(None))
+        stmt = stmt.where(active if filters.is_active else sa.not_(active))
     if filters.is_staff is not None:
         stmt = stmt.where(col(User.is_staff) == filters.is_staff)
     if filters.joined_after is not None:

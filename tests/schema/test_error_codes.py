@@ -135,13 +135,6 @@ def test_format_error_makes_a_variable_coercion_error_bad_user_input() -> None:
     assert "$e" in formatted.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "strawberry's ASGI view answers request-level failures (no query, malformed JSON "
-        "body) with a text/plain 400; schema/view.py does not turn them into GraphQL errors"
-    ),
-)
 @pytest.mark.parametrize("content", [b'{"query": ""}', b"{not json", b'{"variables": {}}'])
 async def test_a_malformed_request_answers_a_graphql_error_with_a_code(
     client: GraphQLClient, content: bytes

@@ -30,7 +30,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_users_last_login_id",
         "users",
-        [sa.literal_column("coalesce(last_login, '0001-01-01 00:00:00+00'::timestamptz)"), "id"],
+        [sa.literal_column("coalesce(last_login, '-infinity'::timestamptz)"), "id"],
         unique=False,
     )
     op.create_index(
