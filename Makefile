@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format migrate schema check lock clean
+.PHONY: run test lint format migrate schema check lock clean bench
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ schema: $(STAMP)  ## re-export schema.graphql
 	$(BIN)/glassshop export-schema
 
 check: lint test
+
+bench: $(STAMP)  ## wrk benchmark of me/users/login/refresh/register (needs DATABASE_URL, REDIS_URL, wrk)
+	ops/bench/run.sh
 
 lock:  ## re-resolve requirements.lock in a clean environment
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

@@ -16,7 +16,11 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.auth import TokenAuthBackend
 from api.health import healthz, readyz
-from api.middleware import RequestBudgetMiddleware, RequestIdMiddleware
+from api.middleware import (
+    RequestBudgetMiddleware,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+)
 from api.resources import build_resources, resolve_database_url
 from api.settings import Settings, get_settings
 
@@ -28,11 +32,11 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     settings.check_deployable()
 
     # Only the app factory imports the GraphQL layer.
-    from schema.root import schema
+    from schema.root import build_schema
     from schema.view import GlassShopGraphQL
 
     graphql = GlassShopGraphQL(
-        schema,
+        build_schema(settings),
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         allow_queries_via_get=True,
         max_body_bytes=settings.max_body_bytes,
@@ -62,6 +66,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
     middleware = [
         Middleware(RequestIdMiddleware),
+        Middleware(SecurityHeadersMiddleware, hsts=settings.is_production),
         Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies),
         Middleware(RequestBudgetMiddleware),
         Middleware(

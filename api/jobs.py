@@ -67,8 +67,8 @@ async def run_message(env: JobEnv, message_id: uuid.UUID) -> str:
                 await uow.db.exec(
                     select(OutboxMessage)
                     .where(col(OutboxMessage.id) == message_id)
-                    # A duplicate delivery running right now holds the lock: leave it be.
-                    .with_for_update(skip_locked=True)
+                    # A duplicate delivery waits here, then finds the row done.
+                    .with_for_update()
                 )
             ).first()
             if row is None:

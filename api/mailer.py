@@ -11,7 +11,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 
 from api.settings import Settings
 
@@ -31,7 +31,8 @@ class Mail:
         message["To"] = self.to
         message["Subject"] = self.subject
         message["Date"] = formatdate(localtime=False, usegmt=True)
-        message["Message-ID"] = make_msgid(idstring=self.key, domain="glassshop")
+        # The same for every attempt of one job, unlike make_msgid's random part.
+        message["Message-ID"] = f"<{self.key}@glassshop.mail>"
         # Plain 7-bit when possible, so links in the raw message can be copied as they are.
         message.set_content(self.text, cte="7bit" if self.text.isascii() else "quoted-printable")
         return message

@@ -34,19 +34,25 @@ def enqueue(uow: UnitOfWork, jobs: Jobs, kind: str, payload: dict[str, Any]) -> 
     return message.id
 
 
+async def _mark(db: AsyncSession, ids: list[uuid.UUID], at: datetime | None) -> None:
+    values: dict[str, Any] = {"enqueued_at": at}
+    if at is not None:
+        values["attempts"] = OutboxMessage.attempts + 1
+    await db.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(**values))
+
+
 async def _hand_over_now(uow: UnitOfWork, jobs: Jobs, message_id: uuid.UUID) -> None:
+    # Marked (and committed) before it is sent: a job must never find its row still
+    # locked by the one handing it over.
+    await _mark(uow.db, [message_id], datetime.now(UTC))
+    await uow.db.commit()
     try:
         await jobs.send_async(message_id)
     except Exception:
-        # The row is committed and pending: the relay will hand it over later.
+        # Still pending: unmarked, the relay hands it over on its next tick.
         log.warning("job queue unavailable; outbox message %s waits for the relay", message_id)
-        return
-    await uow.db.exec(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id)
-        .values(enqueued_at=datetime.now(UTC), attempts=OutboxMessage.attempts + 1)
-    )
-    await uow.db.commit()
+        await _mark(uow.db, [message_id], None)
+        await uow.db.commit()
 
 
 async def relay(
@@ -54,7 +60,7 @@ async def relay(
 ) -> int:
     """Hand pending rows (never handed over, or handed over too long ago) to the queue."""
     now = datetime.now(UTC)
-    async with sessions() as db, db.begin():
+    async with sessions() as db:
         rows = (
             await db.exec(
                 select(OutboxMessage.id)
@@ -71,17 +77,19 @@ async def relay(
                 .with_for_update(skip_locked=True)
             )
         ).all()
-        handed: list[uuid.UUID] = []
-        for message_id in rows:
-            await jobs.send_async(message_id)  # raises when the queue is down: nothing marked
-            handed.append(message_id)
-        if handed:
-            await db.exec(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id).in_(handed))
-                .values(enqueued_at=now, attempts=OutboxMessage.attempts + 1)
-            )
-    return len(handed)
+        if not rows:
+            return 0
+        # Claimed and committed first, so the jobs never wait for this transaction.
+        await _mark(db, list(rows), now)
+        await db.commit()
+        for sent, message_id in enumerate(rows):
+            try:
+                await jobs.send_async(message_id)
+            except Exception:
+                await _mark(db, list(rows[sent:]), None)  # the queue is down: retry later
+                await db.commit()
+                raise
+    return len(rows)
 
 
 async def purge_done(sessions: async_sessionmaker[AsyncSession], older_than: timedelta) -> int:

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.audit_feed import AuditFeed
 from api.cache import RecordCache
 from api.jobs import Jobs, create_jobs
+from api.persisted_queries import PersistedQueries
 from api.rate_limit import RateLimiter, Rules
 from api.security.passwords import PasswordHashing
 from api.security.revocation import SessionRevocations
@@ -36,6 +37,7 @@ class Resources:
     jobs: Jobs
     audit_feed: AuditFeed
     limits: RateLimiter
+    persisted_queries: PersistedQueries
 
     async def close(self) -> None:
         self.jobs.broker.close()
@@ -104,5 +106,10 @@ def build_resources(settings: Settings, database_url: str) -> Resources:
         cache=RecordCache(redis, ttl_seconds=settings.cache_ttl_seconds),
         jobs=create_jobs(settings),
         audit_feed=AuditFeed(redis),
+        persisted_queries=PersistedQueries(
+            redis,
+            ttl_seconds=settings.persisted_query_ttl_seconds,
+            max_chars=settings.max_document_chars,
+        ),
         limits=RateLimiter(redis, Rules.from_settings(settings), enabled=settings.rate_limits),
     )

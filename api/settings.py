@@ -137,6 +137,21 @@ class Settings(BaseSettings):
     login_failure_window_seconds: int = Field(900, ge=1, validation_alias="LOGIN_FAILURE_WINDOW")
     login_lockout_max_seconds: int = Field(900, ge=1, validation_alias="LOGIN_LOCKOUT_MAX")
 
+    # What one GraphQL document may ask for (checked before execution).
+    max_query_depth: int = Field(10, ge=1, validation_alias="MAX_QUERY_DEPTH")
+    max_aliases: int = Field(15, ge=0, validation_alias="MAX_ALIASES")
+    max_directives: int = Field(5, ge=0, validation_alias="MAX_DIRECTIVES")
+    max_tokens: int = Field(1000, ge=1, validation_alias="MAX_TOKENS")
+    max_document_chars: int = Field(15_000, ge=1, validation_alias="MAX_DOCUMENT_CHARS")
+    max_query_cost: int = Field(5000, ge=1, validation_alias="MAX_QUERY_COST")
+    request_timeout_seconds: float = Field(30.0, gt=0, validation_alias="REQUEST_TIMEOUT")
+    persisted_query_ttl_seconds: int = Field(7 * 24 * 3600, ge=1, validation_alias="APQ_TTL")
+    # Anonymous GET queries may be cached this long by browsers and CDNs.
+    public_cache_seconds: int = Field(30, ge=0, validation_alias="PUBLIC_CACHE_SECONDS")
+    # None: on everywhere but production.
+    introspection: bool | None = Field(None, validation_alias="INTROSPECTION")
+    field_suggestions: bool | None = Field(None, validation_alias="FIELD_SUGGESTIONS")
+
     graphiql: bool | None = Field(None, validation_alias="GRAPHIQL")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
 
@@ -201,6 +216,16 @@ class Settings(BaseSettings):
     def mailbox_dir(self) -> Path:
         """Where development emails are written when no SMTP server is configured."""
         return self.data_dir / "mailbox"
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.introspection if self.introspection is not None else not self.is_production
+
+    @property
+    def suggestions_enabled(self) -> bool:
+        if self.field_suggestions is not None:
+            return self.field_suggestions
+        return not self.is_production
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -9,10 +9,11 @@ the request id, never sent."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 
 from graphql import GraphQLError, VariableDefinitionNode
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import SchemaExtension
 
 from api.errors import AppError
@@ -20,6 +21,7 @@ from api.errors import AppError
 log = logging.getLogger("glassshop.errors")
 
 INTERNAL_MESSAGE = "Internal server error."
+_SUGGESTION = re.compile(r" Did you mean .*\?$")
 
 
 def _with(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:
@@ -63,6 +65,12 @@ def _root_cause(error: GraphQLError) -> BaseException | None:
     return None if isinstance(cause, GraphQLError) else cause
 
 
+def _is_data_exception(error: DBAPIError) -> bool:
+    """SQLSTATE class 22: PostgreSQL found a value unacceptable (NUL, out of range...)."""
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith("22")
+
+
 def format_error(error: GraphQLError, request_id: str | None = None) -> GraphQLError:
     """Map one error; idempotent, so applying it twice changes nothing."""
     if _has_code(error):
@@ -70,7 +78,7 @@ def format_error(error: GraphQLError, request_id: str | None = None) -> GraphQLE
     cause = _root_cause(error)
     if isinstance(cause, AppError):
         return _with(error, cause.message, cause.extensions())
-    if isinstance(cause, DataError):
+    if isinstance(cause, DBAPIError) and _is_data_exception(cause):
         # PostgreSQL refused a value our validation let through (e.g. a NUL character):
         # the client's input is at fault, and the transaction was rolled back.
         log.warning("input rejected by the database (request %s): %s", request_id, cause.orig)
@@ -91,6 +99,17 @@ def format_error(error: GraphQLError, request_id: str | None = None) -> GraphQLE
 
 
 class ErrorCodes(SchemaExtension):
+    def __init__(self, *, hide_suggestions: bool = False) -> None:
+        self.hide_suggestions = hide_suggestions
+
+    def _validation_error(self, error: GraphQLError) -> GraphQLError:
+        mapped = as_validation_error(error)
+        if self.hide_suggestions and _SUGGESTION.search(mapped.message):
+            # "Did you mean ...?" lists the schema's names: not for production clients.
+            message = _SUGGESTION.sub("", mapped.message)
+            return _with(mapped, message, dict(mapped.extensions or {}))
+        return mapped
+
     def _request_id(self) -> str | None:
         context = self.execution_context.context
         meta = getattr(getattr(context, "uow", None), "meta", None)
@@ -100,7 +119,7 @@ class ErrorCodes(SchemaExtension):
         errors = self.execution_context.pre_execution_errors
         if errors:
             # In place: strawberry already holds this list for its response.
-            errors[:] = [as_validation_error(e) for e in errors]
+            errors[:] = [self._validation_error(e) for e in errors]
 
     def on_parse(self) -> Iterator[None]:
         yield

@@ -45,6 +45,12 @@ class PageArgs:
                 errors[name] = [f"Must be between 0 and {MAX_PAGE_SIZE}."]
         if self.first is not None and self.last is not None:
             errors["last"] = ["Use either first or last, not both."]
+        if self.after is not None and self.before is not None:
+            errors["before"] = ["Use either after or before, not both."]
+        elif self.first is not None and self.before is not None:
+            errors["before"] = ["Page forwards (first) from `after`, or backwards (last)."]
+        elif self.last is not None and self.after is not None:
+            errors["after"] = ["Page backwards (last) from `before`, or forwards (first)."]
         if errors:
             raise BadUserInput(errors)
 

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from api.settings import Settings
 from schema.accounts.email_mutations import EmailFlowMutations
 from schema.accounts.mutations import AccountMutations
 from schema.accounts.queries import AccountQueries
@@ -15,6 +26,7 @@ from schema.audit.queries import AuditQueries
 from schema.audit.subscriptions import AuditSubscriptions
 from schema.audit.types import AuditLogType
 from schema.errors import ErrorCodes
+from schema.limits import cost_limit, directives_limit, document_size_limit
 from schema.node import NodeQueries
 from schema.profiles.mutations import ProfileMutations
 from schema.profiles.types import UserProfileType
@@ -37,11 +49,32 @@ class GlassShopSchema(strawberry.Schema):
         return
 
 
-schema = GlassShopSchema(
-    query=Query,
-    mutation=Mutation,
-    subscription=AuditSubscriptions,
-    # Node implementations reached only through Query.node.
-    types=[UserType, UserProfileType, AuditLogType, SessionType],
-    extensions=[CloseSession, ErrorCodes],
-)
+def build_schema(settings: Settings | None = None) -> GlassShopSchema:
+    """The schema with the request limits and policies of `settings` (defaults without)."""
+    s = settings or Settings()
+    # Factories, not instances: an extension keeps per-request state, so each
+    # request gets its own.
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        CloseSession,
+        partial(ErrorCodes, hide_suggestions=not s.suggestions_enabled),
+        partial(MaxTokensLimiter, max_token_count=s.max_tokens),
+        partial(QueryDepthLimiter, max_depth=s.max_query_depth),
+        partial(MaxAliasesLimiter, max_alias_count=s.max_aliases),
+        partial(directives_limit, s.max_directives),
+        partial(document_size_limit, s.max_document_chars),
+        cost_limit(s.max_query_cost),
+    ]
+    if not s.introspection_enabled:
+        extensions.append(DisableIntrospection)
+    return GlassShopSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=AuditSubscriptions,
+        # Node implementations reached only through Query.node.
+        types=[UserType, UserProfileType, AuditLogType, SessionType],
+        extensions=extensions,
+    )
+
+
+# The SDL (schema.graphql) does not depend on settings.
+schema = build_schema()

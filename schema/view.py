@@ -9,6 +9,7 @@ error shape, with its code from schema/errors.py."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
@@ -32,8 +33,10 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from api.auth import ANONYMOUS, Identity, identify
+from api.errors import AppError, ServiceUnavailable
 from api.request_meta import RequestMeta
 from api.resources import Resources
+from api.settings import Settings
 from api.unit_of_work import UnitOfWork
 from schema.context import Context
 from schema.errors import format_error
@@ -281,19 +284,37 @@ class GlassShopGraphQL(GraphQL[Context, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         method = request_adapter.method
+        settings = context.resources.settings
+        sub_response.headers["cache-control"] = self._cache_control(request, settings)
+        query = request_data.query
+        persisted = (request_data.extensions or {}).get("persistedQuery")
+        if persisted is not None:
+            try:
+                query = await context.resources.persisted_queries.resolve(query, persisted)
+            except AppError as error:
+                # Apollo's link resends the full query on this 200 answer; never cache it.
+                sub_response.headers["cache-control"] = "private, no-cache"
+                located = GraphQLError(error.message, original_error=error)
+                return ExecutionResult(data=None, errors=[format_error(located)])
         # Subscriptions stream over the WebSocket only: this view has no HTTP streaming
         # transport, and executed here a subscription resolver would run as a query.
         allowed = OperationType.from_http(method) - {OperationType.SUBSCRIPTION}
         try:
-            return await self.schema.execute(
-                request_data.query,
-                root_value=root_value,
-                variable_values=request_data.variables,
-                context_value=context,
-                operation_name=request_data.operation_name,
-                allowed_operation_types=allowed,
-                operation_extensions=request_data.extensions,
-            )
+            async with asyncio.timeout(settings.request_timeout_seconds):
+                return await self.schema.execute(
+                    query,
+                    root_value=root_value,
+                    variable_values=request_data.variables,
+                    context_value=context,
+                    operation_name=request_data.operation_name,
+                    allowed_operation_types=allowed,
+                    operation_extensions=request_data.extensions,
+                )
+        except TimeoutError:
+            # The unit of work rolled back when the operation was cancelled.
+            timed_out = ServiceUnavailable("The request took too long and was stopped.")
+            located = GraphQLError(timed_out.message, original_error=timed_out)
+            return ExecutionResult(data=None, errors=[format_error(located)])
         except MissingQueryError as error:
             raise TransportError(400, "The request has no GraphQL query.") from error
         except InvalidOperationTypeError as error:
@@ -304,6 +325,15 @@ class GlassShopGraphQL(GraphQL[Context, None]):
             return _request_error(error.as_http_error_reason(method))
         except CannotGetOperationTypeError as error:
             return _request_error(error.as_http_error_reason())
+
+    @staticmethod
+    def _cache_control(request: Request, settings: Settings) -> str:
+        """Anonymous GET queries (persisted ones in particular) may be cached briefly by
+        shared caches; anything with credentials or sent by POST is never stored."""
+        anonymous = "authorization" not in request.headers
+        if request.method == "GET" and anonymous and settings.public_cache_seconds:
+            return f"public, max-age={settings.public_cache_seconds}"
+        return "private, no-store"
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         return GraphQLSubResponse(accepted_media_type(request))

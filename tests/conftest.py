@@ -89,8 +89,8 @@ def settings(database_url: str, redis_url: str) -> Settings:
 @pytest.fixture(scope="session")
 async def app(settings: Settings) -> AsyncIterator[Starlette]:
     application = create_app(settings)
-    async with LifespanManager(application) as manager:
-        yield manager.app  # type: ignore[misc]
+    async with LifespanManager(application):
+        yield application
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from api.auth import Identity
+from api.errors import Forbidden
 from schema.accounts.sessions import IssuedTokens
 from schema.accounts.types import AuthPayload, UserType
 from schema.context import Context
@@ -19,10 +20,23 @@ def wants_body_transport(ctx: Context) -> bool:
 
 
 def presented_refresh_token(ctx: Context, argument: str | None) -> str | None:
-    """The argument wins; otherwise the cookie."""
+    """The argument wins; otherwise the cookie, if the request comes from an origin
+    that may use it (the cookie authenticates on its own, so a foreign page must not)."""
     if argument:
         return argument
-    return ctx.request.cookies.get(ctx.resources.settings.refresh_cookie_name) or None
+    cookie = ctx.request.cookies.get(ctx.resources.settings.refresh_cookie_name)
+    if cookie:
+        _check_origin(ctx)
+    return cookie or None
+
+
+def _check_origin(ctx: Context) -> None:
+    origin = ctx.request.headers.get("origin")
+    if origin is None:
+        return  # not a cross-origin browser request (same-origin GETs, non-browser clients)
+    own = f"{ctx.request.url.scheme}://{ctx.request.url.netloc}"
+    if origin != own and origin not in ctx.resources.settings.cors_origins:
+        raise Forbidden("This origin may not use the refresh cookie.")
 
 
 def set_refresh_cookie(ctx: Context, token: str, expires_at: datetime) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -9,22 +12,34 @@ from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
-from api.security.tokens import hash_refresh_token, new_refresh_token
+from api.security.tokens import hash_refresh_token
 from api.unit_of_work import UnitOfWork
 from db.models import EmailToken
 
 VERIFY = "verify"
 RESET = "reset"
 
-# The same 256-bit random value and SHA-256 storage as refresh tokens.
-_new_token, _hash = new_refresh_token, hash_refresh_token
+# SHA-256 storage, as for refresh tokens (the token has 256 bits of entropy).
+_hash = hash_refresh_token
+
+
+def token_for_job(secret: str, outbox_id: uuid.UUID) -> str:
+    """The token of one job: every attempt of the job (a retry after an email went out
+    but the commit failed) mails the same link, and the link works."""
+    digest = hmac.new(secret.encode(), f"email-token:{outbox_id}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
 
 
 async def issue(
-    uow: UnitOfWork, user_id: uuid.UUID, purpose: str, ttl_seconds: int, outbox_id: uuid.UUID
+    uow: UnitOfWork,
+    user_id: uuid.UUID,
+    purpose: str,
+    ttl_seconds: int,
+    outbox_id: uuid.UUID,
+    secret: str,
 ) -> str:
-    """A new token for the job `outbox_id`; a retried job replaces its own earlier token."""
-    raw = _new_token()
+    """The token for the job `outbox_id`, stored as a hash (once per job)."""
+    raw = token_for_job(secret, outbox_id)
     now = datetime.now(UTC)
     values = {
         "id": uuid.uuid4(),

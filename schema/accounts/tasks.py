@@ -29,7 +29,12 @@ async def _user(uow: UnitOfWork, user_id: str) -> User | None:
 
 async def _verification_text(uow: UnitOfWork, env: JobEnv, user: User, job: OutboxMessage) -> str:
     token = await email_tokens.issue(
-        uow, user.id, email_tokens.VERIFY, env.settings.email_verification_ttl_seconds, job.id
+        uow,
+        user.id,
+        email_tokens.VERIFY,
+        env.settings.email_verification_ttl_seconds,
+        job.id,
+        env.settings.jwt_secret.get_secret_value(),
     )
     hours = env.settings.email_verification_ttl_seconds // 3600
     return (
@@ -70,7 +75,12 @@ async def send_password_reset(uow: UnitOfWork, env: JobEnv, job: OutboxMessage) 
     if user is None:
         return  # no account: nothing is sent, and the requester was told nothing
     token = await email_tokens.issue(
-        uow, user.id, email_tokens.RESET, env.settings.password_reset_ttl_seconds, job.id
+        uow,
+        user.id,
+        email_tokens.RESET,
+        env.settings.password_reset_ttl_seconds,
+        job.id,
+        env.settings.jwt_secret.get_secret_value(),
     )
     minutes = env.settings.password_reset_ttl_seconds // 60
     text = (

@@ -154,6 +154,10 @@ def audit_statement(filters: AuditFilter) -> SelectOfScalar[AuditLog]:
         and filters.created_after > filters.created_before
     ):
         raise BadUserInput({"createdAfter": ["Must not be later than createdBefore."]})
+    if filters.model_name is not None and (
+        len(filters.model_name) > 64 or "\x00" in filters.model_name
+    ):
+        raise BadUserInput({"modelName": ["Use at most 64 characters, without NUL."]})
     stmt = select(AuditLog)
     if filters.user_id is not None:
         stmt = stmt.where(col(AuditLog.user_id) == filters.user_id)

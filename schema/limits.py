@@ -1,0 +1,159 @@
+"""Limits on what one GraphQL document may ask for, checked before execution.
+
+Depth, aliases and tokens use Strawberry's own extensions (see schema/root.py); the
+rules here add the number of directives, the document's size, and a cost that
+multiplies by the page sizes (`first`/`last`) a query asks for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import (
+    DirectiveNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLNamedType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationContext,
+    ValidationRule,
+    get_named_type,
+    value_from_ast_untyped,
+)
+from strawberry.extensions import AddValidationRules, SchemaExtension
+
+from schema.pagination import DEFAULT_PAGE_SIZE
+
+
+def directives_limit(maximum: int) -> AddValidationRules:
+    class MaxDirectives(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            self.count = 0
+
+        def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
+            self.count += 1
+            if self.count == maximum + 1:
+                self.report_error(
+                    GraphQLError(f"The document uses more than {maximum} directives.", node)
+                )
+
+    return AddValidationRules([MaxDirectives])
+
+
+def document_size_limit(maximum: int) -> AddValidationRules:
+    class MaxDocumentSize(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            loc = context.document.loc
+            if loc is not None and len(loc.source.body) > maximum:
+                self.report_error(
+                    GraphQLError(f"The document is longer than {maximum} characters.")
+                )
+
+    return AddValidationRules([MaxDocumentSize])
+
+
+class QueryCost:
+    """Each field costs 1; a paginated field's selection costs as many times as the
+    page size it asks for (its `first` or `last`, else the default page size)."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDefinitionNode],
+        variables: dict[str, Any],
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+
+    def of_operation(self, operation: OperationDefinitionNode) -> int:
+        root = self.schema.get_root_type(operation.operation)
+        return self._selection(operation.selection_set, root, set()) if root else 0
+
+    def _selection(
+        self, selection_set: SelectionSetNode | None, parent: Any, seen: set[str]
+    ) -> int:
+        if selection_set is None:
+            return 0
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += self._field(selection, parent, seen)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                target = self.schema.get_type(condition.name.value) if condition else parent
+                total += self._selection(selection.selection_set, target, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is None or name in seen:  # validation reports both
+                    continue
+                target = self.schema.get_type(fragment.type_condition.name.value)
+                total += self._selection(fragment.selection_set, target, seen | {name})
+        return total
+
+    def _field(self, node: FieldNode, parent: Any, seen: set[str]) -> int:
+        name = node.name.value
+        fields = getattr(parent, "fields", None)
+        if name.startswith("__") or not fields or name not in fields:
+            return 1
+        definition = fields[name]
+        child: GraphQLNamedType = get_named_type(definition.type)
+        inner = self._selection(node.selection_set, child, seen)
+        multiplier = 1
+        if "first" in definition.args or "last" in definition.args:
+            multiplier = self._page_size(node)
+        return 1 + multiplier * inner
+
+    def _page_size(self, node: FieldNode) -> int:
+        for argument in node.arguments or ():
+            if argument.name.value in ("first", "last"):
+                value = value_from_ast_untyped(argument.value, self.variables)
+                if isinstance(value, int) and value >= 0:
+                    return value
+        return DEFAULT_PAGE_SIZE
+
+
+def cost_limit(maximum: int) -> type[SchemaExtension]:
+    class CostLimit(SchemaExtension):
+        def on_execute(self) -> Iterator[None]:
+            context = self.execution_context
+            document = context.graphql_document
+            if document is not None:
+                fragments = {
+                    d.name.value: d
+                    for d in document.definitions
+                    if isinstance(d, FragmentDefinitionNode)
+                }
+                operations = [
+                    d
+                    for d in document.definitions
+                    if isinstance(d, OperationDefinitionNode)
+                    and (
+                        context.operation_name is None
+                        or d.name is None
+                        or d.name.value == context.operation_name
+                    )
+                ]
+                coster = QueryCost(context.schema._schema, fragments, context.variables or {})
+                cost = max((coster.of_operation(op) for op in operations), default=0)
+                if cost > maximum:
+                    raise GraphQLError(
+                        f"The query is too expensive: cost {cost}, at most {maximum}. "
+                        "Ask for smaller pages (first/last) or fewer nested lists.",
+                        extensions={
+                            "code": "GRAPHQL_VALIDATION_FAILED",
+                            "cost": cost,
+                            "maxCost": maximum,
+                        },
+                    )
+            yield
+
+    return CostLimit
