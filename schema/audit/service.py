@@ -17,6 +17,7 @@ from api.errors import BadUserInput
 from api.unit_of_work import UnitOfWork
 from db.models import AuditLog
 from schema.pagination import Ordering, Page, PageArgs, SortKey, count, fetch_page
+from schema.times import in_range
 
 # Never recorded in a diff, whatever an operation passes in.
 _SECRET_FIELDS = frozenset({"password", "password_hash", "token", "refresh_token", "access_token"})
@@ -148,12 +149,6 @@ class AuditFilter:
 
 
 def audit_statement(filters: AuditFilter) -> SelectOfScalar[AuditLog]:
-    if (
-        filters.created_after is not None
-        and filters.created_before is not None
-        and filters.created_after > filters.created_before
-    ):
-        raise BadUserInput({"createdAfter": ["Must not be later than createdBefore."]})
     if filters.model_name is not None and (
         len(filters.model_name) > 64 or "\x00" in filters.model_name
     ):
@@ -165,11 +160,13 @@ def audit_statement(filters: AuditFilter) -> SelectOfScalar[AuditLog]:
         stmt = stmt.where(col(AuditLog.action).in_([a.value for a in filters.actions]))
     if filters.model_name is not None:
         stmt = stmt.where(col(AuditLog.model_name) == filters.model_name)
-    if filters.created_after is not None:
-        stmt = stmt.where(col(AuditLog.created_at) >= filters.created_after)
-    if filters.created_before is not None:
-        stmt = stmt.where(col(AuditLog.created_at) <= filters.created_before)
-    return stmt
+    return in_range(
+        stmt,
+        col(AuditLog.created_at),
+        filters.created_after,
+        filters.created_before,
+        field="created",
+    )
 
 
 async def audit_page(

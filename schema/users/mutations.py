@@ -12,26 +12,24 @@ from schema.records import UserRecord
 from schema.users import service
 
 
+async def _set_active(info: Info, id: strawberry.ID, *, active: bool) -> UserType:
+    ctx = info.context
+    user_id = parse_id(id)
+    staff = await require_staff(info)
+    change = service.reactivate if active else service.deactivate
+    async with ctx.uow.transaction() as uow:
+        user = await change(uow, ctx.resources, staff.id, user_id)
+    record = UserRecord.of(user)
+    ctx.loaders.prime_user(record)
+    return UserType.from_model(record)
+
+
 @strawberry.type
 class UserMutations:
     @strawberry.mutation(description="Staff only: soft delete / restore.")
     async def deactivate_user(self, info: Info, id: strawberry.ID) -> UserType:
-        ctx = info.context
-        user_id = parse_id(id)
-        staff = await require_staff(info)
-        async with ctx.uow.transaction() as uow:
-            user = await service.deactivate(uow, ctx.resources, staff.id, user_id)
-        record = UserRecord.of(user)
-        ctx.loaders.prime_user(record)
-        return UserType.from_model(record)
+        return await _set_active(info, id, active=False)
 
     @strawberry.mutation
     async def reactivate_user(self, info: Info, id: strawberry.ID) -> UserType:
-        ctx = info.context
-        user_id = parse_id(id)
-        staff = await require_staff(info)
-        async with ctx.uow.transaction() as uow:
-            user = await service.reactivate(uow, ctx.resources, staff.id, user_id)
-        record = UserRecord.of(user)
-        ctx.loaders.prime_user(record)
-        return UserType.from_model(record)
+        return await _set_active(info, id, active=True)

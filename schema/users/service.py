@@ -20,6 +20,7 @@ from db.models import LAST_LOGIN_SORT, USER_SEARCH_TEXT, User
 from schema.accounts.sessions import publish_revocations, revoke_all
 from schema.audit.service import AuditAction, record
 from schema.pagination import Ordering, SortKey
+from schema.times import in_range
 
 SEARCH_MAX = 100
 
@@ -65,12 +66,6 @@ def users_statement(filters: UserListFilter) -> SelectOfScalar[User]:
         errors["search"] = [f"Use at most {SEARCH_MAX} characters."]
     elif filters.search is not None and "\x00" in filters.search:
         errors["search"] = ["Remove the NUL character."]
-    if (
-        filters.joined_after is not None
-        and filters.joined_before is not None
-        and filters.joined_after > filters.joined_before
-    ):
-        errors["joinedAfter"] = ["Must not be later than joinedBefore."]
     if errors:
         raise BadUserInput(errors)
     stmt = select(User)
@@ -83,11 +78,9 @@ def users_statement(filters: UserListFilter) -> SelectOfScalar[User]:
         stmt = stmt.where(active if filters.is_active else sa.not_(active))
     if filters.is_staff is not None:
         stmt = stmt.where(col(User.is_staff) == filters.is_staff)
-    if filters.joined_after is not None:
-        stmt = stmt.where(col(User.created_at) >= filters.joined_after)
-    if filters.joined_before is not None:
-        stmt = stmt.where(col(User.created_at) <= filters.joined_before)
-    return stmt
+    return in_range(
+        stmt, col(User.created_at), filters.joined_after, filters.joined_before, field="joined"
+    )
 
 
 async def _set_active(
