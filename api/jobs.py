@@ -81,6 +81,7 @@ async def run_message(env: JobEnv, message_id: uuid.UUID) -> str:
             await handler(uow, env, row)
             row.status = "done"
             row.processed_at = datetime.now(UTC)
+            row.last_error = None
             uow.db.add(row)
         return "done"
     except Exception as exc:
