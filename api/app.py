@@ -6,12 +6,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.auth import TokenAuthBackend
@@ -26,6 +27,9 @@ from api.settings import Settings, get_settings
 
 log = logging.getLogger("glassshop")
 
+# GraphiQL's page and the files it loads, vendored (see its README.md) so it needs no CDN.
+GRAPHIQL_DIR = Path(__file__).resolve().parent / "static" / "graphiql"
+
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> Starlette:
     settings = settings or get_settings()
@@ -33,11 +37,17 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
     # Only the app factory imports the GraphQL layer.
     from schema.root import build_schema
-    from schema.view import GlassShopGraphQL
+    from schema.view import (
+        GRAPHIQL_ASSETS_PATH,
+        GlassShopGraphQL,
+        GraphiQLAssets,
+        load_graphiql_page,
+    )
 
+    graphiql = load_graphiql_page(GRAPHIQL_DIR) if settings.graphiql_enabled else None
     graphql = GlassShopGraphQL(
         build_schema(settings),
-        graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        graphiql=graphiql,
         allow_queries_via_get=True,
         max_body_bytes=settings.max_body_bytes,
     )
@@ -87,13 +97,16 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         ),
         Middleware(AuthenticationMiddleware, backend=TokenAuthBackend()),
     ]
-    routes = [
+    routes: list[BaseRoute] = [
         # Every method reaches the view, which answers 405 with Allow in GraphQL's shape.
         Route("/graphql", graphql),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
+    if graphiql is not None:
+        # Only where GraphiQL is on: elsewhere these paths do not exist at all.
+        routes.append(Mount(GRAPHIQL_ASSETS_PATH, GraphiQLAssets(graphiql)))
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
