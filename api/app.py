@@ -17,6 +17,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.auth import TokenAuthBackend
 from api.health import healthz, readyz
+from api.metrics import metrics_endpoint
 from api.middleware import (
     RequestBudgetMiddleware,
     RequestIdMiddleware,
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]
     if graphiql is not None:
         # Only where GraphiQL is on: elsewhere these paths do not exist at all.

@@ -38,6 +38,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from api.migrations import upgrade_to_head
 
     settings = _settings()
+    configure_logging(settings.log_level, settings.log_output)
     url = _database_url(settings)
     upgrade_to_head(url)
     common = {
@@ -46,6 +47,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # X-Forwarded-For is handled by the app's own middleware (TRUSTED_PROXIES).
         "proxy_headers": False,
         "log_level": settings.log_level.lower(),
+        "log_config": None,  # keep ours (JSON in production)
         "timeout_graceful_shutdown": 30,
     }
     if args.workers > 1:
@@ -163,6 +165,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from api.worker import run_worker
 
     settings = _settings()
+    configure_logging(settings.log_level, settings.log_output)
     if not settings.redis_url:
         print(
             "glassshop: the worker needs REDIS_URL (its job queue); without it, "
@@ -210,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging("INFO")
+    configure_logging("INFO")  # until the command has read its settings
     result: int = args.func(args)
     return result
 

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import RateLimited
+from api.logging import request_id_var
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -32,6 +33,7 @@ class RequestIdMiddleware:
                 break
         request_id = incoming if incoming and _VALID_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        request_id_var.set(request_id)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.audit_feed import AuditFeed
 from api.cache import RecordCache
 from api.jobs import Jobs, create_jobs
+from api.metrics import Metrics
 from api.persisted_queries import PersistedQueries
 from api.rate_limit import RateLimiter, Rules
 from api.security.passwords import PasswordHashing
@@ -38,6 +39,7 @@ class Resources:
     audit_feed: AuditFeed
     limits: RateLimiter
     persisted_queries: PersistedQueries
+    metrics: Metrics
 
     async def close(self) -> None:
         self.jobs.broker.close()
@@ -83,7 +85,7 @@ def build_resources(settings: Settings, database_url: str) -> Resources:
     )
     redis = create_redis(settings)
     sessions = create_session_factory(engine)
-    return Resources(
+    resources = Resources(
         settings=settings,
         engine=engine,
         sessions=sessions,
@@ -112,4 +114,7 @@ def build_resources(settings: Settings, database_url: str) -> Resources:
             max_chars=settings.max_document_chars,
         ),
         limits=RateLimiter(redis, Rules.from_settings(settings), enabled=settings.rate_limits),
+        metrics=Metrics(),
     )
+    resources.metrics.watch(resources)
+    return resources

@@ -153,14 +153,20 @@ class Settings(BaseSettings):
     field_suggestions: bool | None = Field(None, validation_alias="FIELD_SUGGESTIONS")
 
     graphiql: bool | None = Field(None, validation_alias="GRAPHIQL")
+    # Who may read /metrics (addresses or CIDR networks); everyone else gets 404.
+    metrics_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1/32", "::1/128"], validation_alias="METRICS_NETWORKS"
+    )
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    # None: JSON lines in production, plain text elsewhere.
+    log_format: Literal["json", "text"] | None = Field(None, validation_alias="LOG_FORMAT")
 
-    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", "metrics_networks", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_networks")
     @classmethod
     def _valid_networks(cls, value: list[str]) -> list[str]:
         for item in value:
@@ -216,6 +222,12 @@ class Settings(BaseSettings):
     def mailbox_dir(self) -> Path:
         """Where development emails are written when no SMTP server is configured."""
         return self.data_dir / "mailbox"
+
+    @property
+    def log_output(self) -> Literal["json", "text"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.is_production else "text"
 
     @property
     def introspection_enabled(self) -> bool:

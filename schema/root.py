@@ -28,6 +28,7 @@ from schema.audit.types import AuditLogType
 from schema.errors import ErrorCodes
 from schema.limits import cost_limit, directives_limit, document_size_limit
 from schema.node import NodeQueries
+from schema.observability import Observe
 from schema.profiles.mutations import ProfileMutations
 from schema.profiles.types import UserProfileType
 from schema.unit_of_work import CloseSession
@@ -55,6 +56,8 @@ def build_schema(settings: Settings | None = None) -> GlassShopSchema:
     # Factories, not instances: an extension keeps per-request state, so each
     # request gets its own.
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        # First in, last out: it sees the errors after ErrorCodes has mapped them.
+        Observe,
         CloseSession,
         partial(ErrorCodes, hide_suggestions=not s.suggestions_enabled),
         partial(MaxTokensLimiter, max_token_count=s.max_tokens),

@@ -1,0 +1,117 @@
+"""Prometheus metrics, one registry per application.
+
+Operations are labelled by their type and root fields (`query:me`,
+`mutation:login`): names chosen by clients would make the label set unbounded,
+root fields are bounded by the schema."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlmodel import col, func, select
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from db.models import OutboxMessage
+
+if TYPE_CHECKING:
+    from api.resources import Resources
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class _ResourceCollector(Collector):
+    """Values read off the live resources at scrape time."""
+
+    def __init__(self, resources: Resources) -> None:
+        self._resources = resources
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        r = self._resources
+        pool = r.engine.pool
+        in_use = GaugeMetricFamily("glassshop_db_connections_in_use", "Checked-out connections")
+        in_use.add_metric([], float(getattr(pool, "checkedout", lambda: 0)()))
+        yield in_use
+        size = GaugeMetricFamily("glassshop_db_pool_size", "Connections the pool keeps")
+        size.add_metric([], float(getattr(pool, "size", lambda: 0)()))
+        yield size
+        stats = r.cache.stats
+        cache = CounterMetricFamily(
+            "glassshop_cache_lookups", "Read-model cache lookups", labels=["result"]
+        )
+        cache.add_metric(["hit"], stats.hits)
+        cache.add_metric(["miss"], stats.misses)
+        cache.add_metric(["error"], stats.errors)
+        yield cache
+        ratio = GaugeMetricFamily("glassshop_cache_hit_ratio", "Hits / (hits + misses)")
+        looked_up = stats.hits + stats.misses
+        ratio.add_metric([], stats.hits / looked_up if looked_up else 0.0)
+        yield ratio
+        rejected = CounterMetricFamily(
+            "glassshop_rate_limit_rejections", "Requests refused by a rate limit"
+        )
+        rejected.add_metric([], r.limits.rejections)
+        yield rejected
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.operations = Counter(
+            "glassshop_graphql_operations",
+            "GraphQL operations executed",
+            ["operation"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "glassshop_graphql_operation_seconds",
+            "GraphQL operation latency",
+            ["operation"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "glassshop_graphql_errors", "GraphQL errors by code", ["code"], registry=self.registry
+        )
+        self.outbox_backlog = Gauge(
+            "glassshop_outbox_pending", "Outbox rows not yet done", registry=self.registry
+        )
+
+    def watch(self, resources: Resources) -> None:
+        self.registry.register(_ResourceCollector(resources))
+
+    def observe(self, operation: str, seconds: float, codes: Iterable[str]) -> None:
+        self.operations.labels(operation).inc()
+        self.latency.labels(operation).observe(seconds)
+        for code in codes:
+            self.errors.labels(code).inc()
+
+
+def _allowed(request: Request, networks: list[str]) -> bool:
+    if request.client is None:
+        return False
+    try:
+        address = ipaddress.ip_address(request.client.host)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(net, strict=False) for net in networks)
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    resources: Resources = request.app.state.resources
+    if not _allowed(request, resources.settings.metrics_networks):
+        # As if there were nothing here: scrapers come from configured networks only.
+        return PlainTextResponse("Not Found", status_code=404)
+    async with resources.sessions() as db:
+        pending = await db.exec(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(col(OutboxMessage.status) == "pending")
+        )
+        resources.metrics.outbox_backlog.set(pending.one())
+    return Response(generate_latest(resources.metrics.registry), media_type=CONTENT_TYPE)

@@ -1,0 +1,50 @@
+"""Log lines carry the request's id; JSON lines in production; no secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from api.logging import JsonFormatter, RequestContextFilter, request_id_var
+from api.settings import Settings
+from tests.support.graphql import LOGIN, GraphQLClient
+
+
+def test_json_lines_carry_the_request_id_and_escape_the_message() -> None:
+    token = request_id_var.set("req-123")
+    try:
+        record = logging.LogRecord("glassshop", logging.INFO, __file__, 1, 'say "hi"\n', (), None)
+        RequestContextFilter().filter(record)
+        line = JsonFormatter().format(record)
+    finally:
+        request_id_var.reset(token)
+
+    entry = json.loads(line)
+    assert entry["request_id"] == "req-123"
+    assert entry["message"] == 'say "hi"\n'
+    assert "\n" not in line
+
+
+def test_production_logs_json_and_development_text() -> None:
+    assert Settings(app_env="production").log_output == "json"
+    assert Settings(app_env="development").log_output == "text"
+    assert Settings(app_env="development", log_format="json").log_output == "json"
+
+
+async def test_a_well_formed_request_id_is_echoed(client: GraphQLClient) -> None:
+    reply = await client.execute("{ me { id } }", headers={"x-request-id": "trace-me-42"})
+
+    assert reply.http.headers["x-request-id"] == "trace-me-42"
+
+
+async def test_a_failed_login_logs_neither_the_password_nor_a_token(
+    client: GraphQLClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    password = "a very secret password 123"
+    await client.execute(LOGIN, {"input": {"email": "nobody@example.com", "password": password}})
+
+    assert all(password not in r.getMessage() for r in caplog.records)
+    assert all("Bearer " not in r.getMessage() for r in caplog.records)
