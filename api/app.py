@@ -79,7 +79,6 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         Middleware(RequestIdMiddleware),
         Middleware(SecurityHeadersMiddleware, hsts=settings.is_production),
         Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies),
-        Middleware(RequestBudgetMiddleware),
         Middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
@@ -96,6 +95,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             expose_headers=["x-request-id"],
             max_age=600,
         ),
+        # After CORS, so that a browser can read its 429.
+        Middleware(RequestBudgetMiddleware),
         Middleware(AuthenticationMiddleware, backend=TokenAuthBackend()),
     ]
     routes: list[BaseRoute] = [

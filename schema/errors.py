@@ -21,7 +21,7 @@ from api.errors import AppError
 log = logging.getLogger("glassshop.errors")
 
 INTERNAL_MESSAGE = "Internal server error."
-_SUGGESTION = re.compile(r" Did you mean .*\?$")
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
 def _with(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:
@@ -104,11 +104,8 @@ class ErrorCodes(SchemaExtension):
 
     def _validation_error(self, error: GraphQLError) -> GraphQLError:
         mapped = as_validation_error(error)
-        if self.hide_suggestions and _SUGGESTION.search(mapped.message):
-            # "Did you mean ...?" lists the schema's names: not for production clients.
-            message = _SUGGESTION.sub("", mapped.message)
-            return _with(mapped, message, dict(mapped.extensions or {}))
-        return mapped
+        # "Did you mean ...?" lists the schema's names: not for production clients.
+        return self._without_suggestions(mapped) if self.hide_suggestions else mapped
 
     def _request_id(self) -> str | None:
         context = self.execution_context.context
@@ -135,7 +132,19 @@ class ErrorCodes(SchemaExtension):
         if result is not None and result.errors:
             request_id = self._request_id()
             result.errors = [format_error(e, request_id) for e in result.errors]
+            if self.hide_suggestions:
+                result.errors = [self._without_suggestions(e) for e in result.errors]
             self._retry_after_header(result.errors)
+
+    def _without_suggestions(self, error: GraphQLError) -> GraphQLError:
+        extensions = dict(error.extensions or {})
+        fields = extensions.get("fields")
+        if isinstance(fields, dict):
+            extensions["fields"] = {
+                name: [_SUGGESTION.sub("", str(m)) for m in messages]
+                for name, messages in fields.items()
+            }
+        return _with(error, _SUGGESTION.sub("", error.message), extensions)
 
     def _retry_after_header(self, errors: list[GraphQLError]) -> None:
         waits = [

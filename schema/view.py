@@ -530,7 +530,8 @@ class GlassShopGraphQL(GraphQL[Context, None]):
             self.encode_json(response_data),
             status_code=sub_response.status_code or _status_code(response_data, media_type),
             media_type=media_type,
-            headers={"vary": "Accept"},
+            # A shared cache must not answer a signed-in request with an anonymous reply.
+            headers={"vary": "Accept, Authorization"},
             background=sub_response.background,
         )
         response.headers.raw.extend(sub_response.headers.raw)

@@ -1,11 +1,14 @@
-"""Revoked sessions, shared by every API instance through Redis.
+"""Whether an access token's session is still live, shared by every API instance.
 
-An access token names its session (the `sid` claim). Ending a session marks it
-revoked in Redis for as long as an access token can live, so its access tokens
-stop working at once on every instance rather than at expiry."""
+An access token names its session (the `sid` claim). PostgreSQL is the truth;
+Redis remembers "live" for a few seconds so most requests need no query. Ending a
+session deletes that key, so its access tokens stop working at once on every
+instance. If Redis loses its data the next request simply asks PostgreSQL again;
+if Redis is unreachable, every check asks PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Iterable
@@ -20,7 +23,9 @@ from db.models import AuthSession
 
 log = logging.getLogger("glassshop.revocation")
 
-_KEY = "glassshop:revoked-session:{}"
+_KEY = "glassshop:live-session:{}"
+# How stale "live" may be when a revocation could not reach Redis.
+LIVE_TTL_SECONDS = 30
 
 
 class SessionRevocations:
@@ -29,29 +34,40 @@ class SessionRevocations:
     ) -> None:
         self._redis = redis
         self._sessions = sessions
-        self._ttl = ttl_seconds
+        self._ttl = min(ttl_seconds, LIVE_TTL_SECONDS)
 
-    async def mark(self, session_ids: Iterable[uuid.UUID]) -> None:
+    async def revoked(self, session_ids: Iterable[uuid.UUID]) -> None:
+        """Called after the revocation committed: forget that these sessions were live."""
         ids = list(session_ids)
         if not ids:
             return
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for session_id in ids:
-                    pipe.set(_KEY.format(session_id), "1", ex=self._ttl)
-                await pipe.execute()
+            await self._redis.delete(*[_KEY.format(i) for i in ids])
         except RedisError:
-            # The database row is revoked already; with Redis down, is_revoked reads it.
-            log.warning("could not publish %d session revocation(s) to Redis", len(ids))
+            log.warning(
+                "could not clear %d session(s) in Redis; their tokens stop within %d s",
+                len(ids),
+                self._ttl,
+            )
 
     async def is_revoked(self, session_id: uuid.UUID) -> bool:
+        key = _KEY.format(session_id)
         try:
-            return bool(await self._redis.exists(_KEY.format(session_id)))
+            if await self._redis.exists(key):
+                return False
         except RedisError:
-            async with self._sessions() as db:
-                revoked = await db.exec(
-                    select(AuthSession.id)
-                    .where(col(AuthSession.id) == session_id)
-                    .where(col(AuthSession.revoked_at).is_not(None))
-                )
-            return revoked.first() is not None
+            return not await self._live_in_database(session_id)
+        live = await self._live_in_database(session_id)
+        if live:
+            with contextlib.suppress(RedisError):  # the next check asks PostgreSQL again
+                await self._redis.set(key, "1", ex=self._ttl)
+        return not live
+
+    async def _live_in_database(self, session_id: uuid.UUID) -> bool:
+        async with self._sessions() as db:
+            found = await db.exec(
+                select(AuthSession.id)
+                .where(col(AuthSession.id) == session_id)
+                .where(col(AuthSession.revoked_at).is_(None))
+            )
+            return found.first() is not None

@@ -75,7 +75,7 @@ class TokenCodec:
                 token_id=str(claims["jti"]),
                 expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
             )
-        except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise InvalidAccessToken(str(exc)) from None
 
 

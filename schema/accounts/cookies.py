@@ -69,7 +69,7 @@ def clear_refresh_cookie(ctx: Context) -> None:
     )
 
 
-def auth_payload(ctx: Context, issued: IssuedTokens) -> AuthPayload:
+def auth_payload(ctx: Context, issued: IssuedTokens, *, body_allowed: bool = True) -> AuthPayload:
     set_refresh_cookie(ctx, issued.refresh_token, issued.refresh_expires_at)
     # The rest of this operation (e.g. `login { user { sessions } }`) runs as the
     # user who just signed in.
@@ -79,7 +79,7 @@ def auth_payload(ctx: Context, issued: IssuedTokens) -> AuthPayload:
     return AuthPayload(
         access_token=issued.access.token,
         access_token_expires_at=issued.access.expires_at,
-        refresh_token=issued.refresh_token if wants_body_transport(ctx) else None,
+        refresh_token=issued.refresh_token if body_allowed and wants_body_transport(ctx) else None,
         refresh_token_expires_at=issued.refresh_expires_at,
         user=UserType.from_model(user),
     )

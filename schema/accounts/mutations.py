@@ -52,7 +52,8 @@ class AccountMutations:
             raise Unauthenticated("No refresh token was presented.")
         async with ctx.uow.transaction() as uow:
             issued = await sessions.rotate(uow, ctx.resources, token)
-        return auth_payload(ctx, issued)
+        # A token that came in the httpOnly cookie never goes out in a readable body.
+        return auth_payload(ctx, issued, body_allowed=refresh_token is not None)
 
     @strawberry.mutation(
         description=(

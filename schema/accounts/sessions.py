@@ -140,7 +140,7 @@ async def rotate(uow: UnitOfWork, resources: Resources, raw_token: str) -> Issue
 def publish_revocations(uow: UnitOfWork, resources: Resources, ids: list[uuid.UUID]) -> None:
     """Once committed, the sessions' access tokens stop working on every instance."""
     if ids:
-        uow.after_commit(lambda: resources.revocations.mark(ids))
+        uow.after_commit(lambda: resources.revocations.revoked(ids))
 
 
 def _revoke(session: AuthSession, now: datetime, reason: str) -> None:

@@ -125,10 +125,11 @@ async def test_users_with_profiles_and_audit_logs_run_the_same_few_statements_fo
     await seed(engine, 100)
     for_100, page_100 = await users_page_from_a_cold_cache(app, client, redis, staff)
 
-    # The viewer, the page, its total, the profiles, the audit heads and the audit counts:
-    # one statement each, however many users are on the page.
-    assert len(for_10) == 6, for_10
-    assert len(for_100) == 6, for_100
+    # With Redis flushed: the token's session is live, the viewer, the page, its total,
+    # the profiles, the audit heads and the audit counts: one statement each, however
+    # many users are on the page.
+    assert len(for_10) == 7, for_10
+    assert len(for_100) == 7, for_100
     assert (page_10["totalCount"], len(page_10["edges"])) == (11, 11)
     assert (page_100["totalCount"], len(page_100["edges"])) == (101, 100)
     seeded = [e["node"] for e in page_100["edges"] if e["node"]["email"].startswith("user0")]

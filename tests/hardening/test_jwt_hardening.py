@@ -1,0 +1,97 @@
+"""Access-token edges that tests/schema/accounts/test_access_tokens.py leaves open: `nbf`,
+a malformed `sid`, the exact end of a token's life, and how long a revoked session's
+tokens stay refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from redis.asyncio import Redis
+
+from api.settings import Settings
+from tests.support.accounts import LOGOUT, is_signed_in, session_id_of
+from tests.support.graphql import ME, Account, GraphQLClient
+from tests.support.tokens import claims_of, forge
+
+
+@pytest.fixture
+async def account(client: GraphQLClient) -> Account:
+    return await client.register("jwt.edges@example.com")
+
+
+def ids_of(account: Account) -> tuple[str, str]:
+    claims = claims_of(account.access_token)
+    return str(claims["sub"]), str(claims["sid"])
+
+
+async def test_a_token_not_valid_before_a_future_time_is_unauthenticated(
+    client: GraphQLClient, account: Account, settings: Settings
+) -> None:
+    user_id, session_id = ids_of(account)
+    token = forge(settings, user_id, session_id, nbf=datetime.now(UTC) + timedelta(minutes=5))
+
+    result = await client.execute(ME, token=token)
+
+    assert result.error_codes == ["UNAUTHENTICATED"]
+
+
+@pytest.mark.parametrize("sid", ["not-a-uuid", "", None])
+async def test_a_token_whose_session_id_is_not_a_uuid_is_unauthenticated(
+    client: GraphQLClient, account: Account, settings: Settings, sid: object
+) -> None:
+    user_id, _ = ids_of(account)
+    token = forge(settings, user_id, "placeholder", sid=sid)
+
+    result = await client.execute(ME, token=token)
+
+    assert result.error_codes == ["UNAUTHENTICATED"]
+
+
+@pytest.mark.parametrize("sid", [42, ["a", "list"]], ids=["number", "list"])
+async def test_a_signed_token_whose_session_id_is_not_a_string_is_unauthenticated(
+    client: GraphQLClient, account: Account, settings: Settings, sid: object
+) -> None:
+    user_id, _ = ids_of(account)
+    token = forge(settings, user_id, "placeholder", sid=sid)
+
+    result = await client.execute(ME, token=token)
+
+    assert result.error_codes == ["UNAUTHENTICATED"]
+
+
+async def test_a_token_is_accepted_until_its_expiry_without_leeway(
+    client: GraphQLClient, account: Account, settings: Settings
+) -> None:
+    # test_access_tokens: one second past `exp` is refused. Just before it, accepted.
+    user_id, session_id = ids_of(account)
+    now = datetime.now(UTC).replace(microsecond=0)
+    token = forge(settings, user_id, session_id, iat=now, exp=now + timedelta(seconds=3))
+
+    result = await client.execute(ME, token=token)
+
+    assert result.ok()["me"]["id"] == account.id
+
+
+async def test_a_revoked_session_leaves_no_live_marker_in_redis(
+    client: GraphQLClient, account: Account, redis: Redis
+) -> None:
+    assert await is_signed_in(client, account.access_token)  # cached as live
+    live_key = f"glassshop:live-session:{session_id_of(account.access_token)}"
+    assert await redis.exists(live_key)
+
+    await client.execute(LOGOUT, {"token": account.refresh_token}, token=account.access_token)
+
+    assert not await redis.exists(live_key)
+    assert not await is_signed_in(client, account.access_token)
+
+
+async def test_a_revoked_session_stays_refused_when_redis_has_lost_its_marker(
+    client: GraphQLClient, account: Account, redis: Redis
+) -> None:
+    await client.execute(LOGOUT, {"token": account.refresh_token}, token=account.access_token)
+    assert not await is_signed_in(client, account.access_token)
+
+    await redis.flushdb()  # Redis restarted empty
+
+    assert not await is_signed_in(client, account.access_token)
