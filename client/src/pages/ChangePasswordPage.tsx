@@ -2,10 +2,10 @@ import { useMutation } from "@apollo/client/react";
 import { useState, type FormEvent } from "react";
 import { Field } from "../components/Field";
 import { FormAlert } from "../components/FormAlert";
+import { NewPasswordFields } from "../components/NewPasswordFields";
 import { Page } from "../components/Page";
 import { required, useApiForm } from "../components/useApiForm";
 import { graphql } from "../gql";
-import { PASSWORD_HINT } from "./SignUpPage";
 
 export const ChangePasswordMutation = graphql(`
   mutation ChangePassword($input: ChangePasswordInput!) {
@@ -68,26 +68,11 @@ export function ChangePasswordPage() {
           onChange={set("currentPassword")}
           errors={form.fieldErrors("currentPassword")}
         />
-        <Field
-          label="New password"
-          name="newPassword"
-          type="password"
-          autoComplete="new-password"
-          required
-          hint={PASSWORD_HINT}
-          value={values.newPassword}
-          onChange={set("newPassword")}
-          errors={form.fieldErrors("newPassword")}
-        />
-        <Field
-          label="Repeat the new password"
-          name="confirm"
-          type="password"
-          autoComplete="new-password"
-          required
-          value={values.confirm}
-          onChange={set("confirm")}
-          errors={form.fieldErrors("confirm")}
+        <NewPasswordFields
+          newPassword={values.newPassword}
+          confirm={values.confirm}
+          onChange={set}
+          errors={form.fieldErrors}
         />
         <div className="actions">
           <button type="submit" disabled={loading}>

@@ -2,12 +2,11 @@ import { useMutation } from "@apollo/client/react";
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router";
 import { useAuth } from "../auth/AuthContext";
-import { Field } from "../components/Field";
 import { FormAlert } from "../components/FormAlert";
+import { NewPasswordFields } from "../components/NewPasswordFields";
 import { Page } from "../components/Page";
 import { required, useApiForm } from "../components/useApiForm";
 import { graphql } from "../gql";
-import { PASSWORD_HINT } from "./SignUpPage";
 import { useTokenFromUrl } from "./useTokenFromUrl";
 
 export const ResetPasswordMutation = graphql(`
@@ -80,26 +79,11 @@ export function ResetPasswordPage() {
             <Link to="/forgot-password">Ask for a new link</Link>
           </p>
         ) : null}
-        <Field
-          label="New password"
-          name="newPassword"
-          type="password"
-          autoComplete="new-password"
-          required
-          hint={PASSWORD_HINT}
-          value={values.newPassword}
-          onChange={set("newPassword")}
-          errors={form.fieldErrors("newPassword")}
-        />
-        <Field
-          label="Repeat the new password"
-          name="confirm"
-          type="password"
-          autoComplete="new-password"
-          required
-          value={values.confirm}
-          onChange={set("confirm")}
-          errors={form.fieldErrors("confirm")}
+        <NewPasswordFields
+          newPassword={values.newPassword}
+          confirm={values.confirm}
+          onChange={set}
+          errors={form.fieldErrors}
         />
         <div className="actions">
           <button type="submit" disabled={loading}>
