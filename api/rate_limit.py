@@ -101,14 +101,6 @@ class RateLimiter:
         count, _ = await self._hit(self._key(rule, subject), rule.window_seconds)
         return count
 
-    async def count(self, rule: Rule, subject: str) -> int:
-        key = self._key(rule, subject)
-        try:
-            raw = await self._redis.get(key)
-            return int(raw or 0)
-        except RedisError:
-            return self._local.peek(key)[0]
-
     async def reset(self, rule: Rule, subject: str) -> None:
         key = self._key(rule, subject)
         self._local.delete(key)
