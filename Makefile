@@ -16,6 +16,7 @@ run: $(STAMP)  ## install, migrate and serve on http://127.0.0.1:8000/graphql
 	$(BIN)/glassshop serve
 
 test: $(STAMP)  ## the whole test suite against real PostgreSQL and Redis
+	ops/scripts/ensure-test-tools
 	$(BIN)/pytest
 
 lint: $(STAMP)  ## ruff (lint + format check) and mypy
