@@ -3,12 +3,15 @@
 Handlers are plain async functions registered with `@handles(kind)` by the domains
 (schema/*/tasks.py). A job takes an outbox id, locks the row, runs its handler in
 the same transaction and marks the row done, so a job delivered twice runs once
-in effect; a failed job is retried by dramatiq and, failing that, by the relay."""
+in effect; a failed job is retried by dramatiq and, failing that, by the relay.
+
+Every attempt's outcome and duration are counted by kind (api/metrics.py JobMetrics)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,11 +21,13 @@ from typing import Any
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import Middleware
 from dramatiq.middleware.asyncio import AsyncIO
 from sqlalchemy import update
 from sqlmodel import col, select
 
 from api.mailer import Mailer
+from api.metrics import JobMetrics
 from api.request_meta import RequestMeta
 from api.settings import Settings
 from api.unit_of_work import UnitOfWork
@@ -32,6 +37,7 @@ log = logging.getLogger("glassshop.jobs")
 
 QUEUE = "glassshop"
 ACTOR = "process_outbox"
+MAX_RETRIES = 20
 
 
 @dataclass(slots=True)
@@ -55,12 +61,36 @@ def handles(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
-async def run_message(env: JobEnv, message_id: uuid.UUID) -> str:
-    """Run one outbox message; returns what happened (for logs and tests)."""
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    """What one attempt came to (an outcome of api.metrics.JOB_OUTCOMES but failed/dead)."""
+
+    kind: str
+    outcome: str
+    seconds: float
+
+
+class JobFailed(Exception):
+    """An attempt failed (its cause is chained); carries the kind and duration to count."""
+
+    def __init__(self, kind: str, seconds: float) -> None:
+        super().__init__(f"outbox job of kind {kind!r} failed")
+        self.kind = kind
+        self.seconds = seconds
+
+
+async def run_message(env: JobEnv, message_id: uuid.UUID) -> JobResult:
+    """Run one outbox message; returns what happened (for logs, metrics and tests)."""
     meta = RequestMeta(
         ip_address=None, user_agent="glassshop-worker", request_id=f"job-{message_id}"
     )
     uow = UnitOfWork(env.sessions, meta)
+    started = time.perf_counter()
+    kind = "unknown"
+
+    def result(outcome: str) -> JobResult:
+        return JobResult(kind, outcome, time.perf_counter() - started)
+
     try:
         async with uow.transaction():
             row = (
@@ -72,9 +102,10 @@ async def run_message(env: JobEnv, message_id: uuid.UUID) -> str:
                 )
             ).first()
             if row is None:
-                return "skipped"
+                return result("missing")
+            kind = row.kind
             if row.status == "done":
-                return "already-done"
+                return result("duplicate")
             handler = _handlers.get(row.kind)
             if handler is None:
                 raise LookupError(f"no handler for outbox kind {row.kind!r}")
@@ -83,10 +114,10 @@ async def run_message(env: JobEnv, message_id: uuid.UUID) -> str:
             row.processed_at = datetime.now(UTC)
             row.last_error = None
             uow.db.add(row)
-        return "done"
+        return result("done")
     except Exception as exc:
         await _record_failure(env, message_id, exc)
-        raise
+        raise JobFailed(kind, time.perf_counter() - started) from exc
     finally:
         await uow.close()
 
@@ -111,20 +142,53 @@ def set_job_env_factory(factory: Callable[[], JobEnv]) -> None:
     _env_factory, _env = factory, None
 
 
-async def _process_outbox(message_id: str) -> None:
+async def _process_outbox(message_id: str) -> JobResult:
     global _env
     if _env is None:
         if _env_factory is None:
             raise RuntimeError("this process does not run jobs")
         _env = _env_factory()
-    outcome = await run_message(_env, uuid.UUID(message_id))
-    log.info("outbox message %s: %s", message_id, outcome)
+    result = await run_message(_env, uuid.UUID(message_id))
+    log.info("outbox message %s: %s", message_id, result.outcome)
+    return result
+
+
+class JobOutcomes(Middleware):
+    """Counts every attempt by kind and outcome.
+
+    dramatiq runs the `after_*` hooks in reverse order, so this one (added last) sees a
+    failure before Retries does, and decides "dead" exactly as Retries is about to."""
+
+    def __init__(self, metrics: JobMetrics) -> None:
+        self.metrics = metrics
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: dramatiq.MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        if exception is None:
+            if isinstance(result, JobResult):
+                self.metrics.observe(result.kind, result.outcome, result.seconds)
+            return
+        kind, seconds = "unknown", 0.0
+        if isinstance(exception, JobFailed):
+            kind, seconds = exception.kind, exception.seconds
+        actor = broker.get_actor(message.actor_name)
+        max_retries = message.options.get("max_retries", actor.options.get("max_retries"))
+        retries = message.options.get("retries", 0)
+        dead = max_retries is not None and retries >= max_retries
+        self.metrics.observe(kind, "dead" if dead else "failed", seconds)
 
 
 @dataclass(slots=True)
 class Jobs:
     broker: dramatiq.Broker
-    actor: dramatiq.Actor[[str], None]
+    actor: dramatiq.Actor[[str], JobResult]
+    metrics: JobMetrics
 
     def send(self, message_id: uuid.UUID) -> None:
         self.actor.send(str(message_id))
@@ -135,6 +199,8 @@ class Jobs:
 
 
 def create_jobs(settings: Settings) -> Jobs:
+    """The broker and actor; the jobs this process runs are counted in `Jobs.metrics`."""
+    metrics = JobMetrics()
     broker: dramatiq.Broker
     if settings.redis_url:
         broker = RedisBroker(url=settings.redis_url, namespace="glassshop-jobs")  # type: ignore[no-untyped-call]
@@ -142,12 +208,13 @@ def create_jobs(settings: Settings) -> Jobs:
         # Development without Redis: the API process runs the jobs itself.
         broker = StubBroker()
     broker.add_middleware(AsyncIO())
+    broker.add_middleware(JobOutcomes(metrics))
     declare = dramatiq.actor(
         broker=broker,
         actor_name=ACTOR,
         queue_name=QUEUE,
-        max_retries=20,
+        max_retries=MAX_RETRIES,
         min_backoff=1_000,
         max_backoff=300_000,
     )
-    return Jobs(broker, declare(_process_outbox))
+    return Jobs(broker, declare(_process_outbox), metrics)

@@ -59,6 +59,54 @@ class _ResourceCollector(Collector):
         yield rejected
 
 
+# What one attempt at a job came to: its handler ran and committed (done), it failed and
+# dramatiq will retry it (failed) or has given up on it (dead; the outbox relay may still
+# hand it over again later), or there was nothing to do: the row was already done by an
+# earlier delivery (duplicate) or does not exist (missing).
+JOB_OUTCOMES = ("done", "failed", "dead", "duplicate", "missing")
+
+
+class JobMetrics:
+    """Outcomes and durations of the outbox jobs run by this process's worker.
+
+    Registered in the one registry of the process that runs the jobs: the separate
+    `glassshop worker` process serves its own (WORKER_METRICS_PORT); in the API process
+    they join the API's (so the embedded development worker's jobs show on /metrics)."""
+
+    def __init__(self) -> None:
+        # registry=None: not prometheus_client's global registry, only the one given below.
+        self.outcomes = Counter(
+            "glassshop_jobs",
+            "Job attempts by outbox kind and outcome",
+            ["kind", "outcome"],
+            registry=None,
+        )
+        self.duration = Histogram(
+            "glassshop_job_seconds",
+            "Job attempt duration by outbox kind",
+            ["kind"],
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+            registry=None,
+        )
+
+    def register(self, registry: CollectorRegistry) -> None:
+        registry.register(self.outcomes)
+        registry.register(self.duration)
+
+    def observe(self, kind: str, outcome: str, seconds: float) -> None:
+        self.outcomes.labels(kind, outcome).inc()
+        self.duration.labels(kind).observe(seconds)
+
+    def count(self, kind: str, outcome: str) -> float:
+        """The attempts counted so far (0 before the first)."""
+        wanted = {"kind": kind, "outcome": outcome}
+        for family in self.outcomes.collect():
+            for sample in family.samples:
+                if sample.name == "glassshop_jobs_total" and sample.labels == wanted:
+                    return sample.value
+        return 0.0
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -84,6 +132,7 @@ class Metrics:
 
     def watch(self, resources: Resources) -> None:
         self.registry.register(_ResourceCollector(resources))
+        resources.jobs.metrics.register(self.registry)
 
     def observe(self, operation: str, seconds: float, codes: Iterable[str]) -> None:
         self.operations.labels(operation).inc()

@@ -22,6 +22,25 @@ OWASP_MIN_TIME_COST = 2
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+# CORS-safelisted request headers (a page may set them cross-site without a preflight)
+# and headers the browser itself adds: none of them can be a CSRF preflight header.
+BROWSER_SET_HEADERS = frozenset(
+    {
+        "accept",
+        "accept-language",
+        "content-language",
+        "content-type",
+        "range",
+        "cookie",
+        "host",
+        "origin",
+        "referer",
+        "user-agent",
+        "connection",
+        "content-length",
+    }
+)
+
 
 class SettingsError(Exception):
     """The configuration cannot be used; the message is one line saying what is wrong."""
@@ -51,6 +70,12 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(None, validation_alias="REDIS_URL")
     # Where the embedded development database keeps its files (git-ignored).
     data_dir: Path = Field(PROJECT_ROOT / ".data", validation_alias="GLASSSHOP_DATA_DIR")
+
+    # The web client's production build (`npm run build` in client/): served at / when it
+    # holds an index.html. The container image sets it to the build copied into the image.
+    client_dist_dir: Path = Field(
+        PROJECT_ROOT / "client" / "dist", validation_alias="CLIENT_DIST_DIR"
+    )
 
     jwt_secret: SecretStr = Field(SecretStr(DEV_JWT_SECRET), validation_alias="JWT_SECRET")
     jwt_issuer: str = Field("glassshop", validation_alias="JWT_ISSUER")
@@ -152,6 +177,34 @@ class Settings(BaseSettings):
     introspection: bool | None = Field(None, validation_alias="INTROSPECTION")
     field_suggestions: bool | None = Field(None, validation_alias="FIELD_SUGGESTIONS")
 
+    # --- CSRF preflight and batching (schema/view.py) ---
+    # A GET runs only when a browser could not have sent it cross-site without a CORS
+    # preflight: a non-simple Content-Type, or a non-empty value for one of these headers.
+    csrf_prevention: bool = Field(True, validation_alias="CSRF_PREVENTION")
+    csrf_preflight_headers: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["apollo-require-preflight", "x-apollo-operation-name"],
+        validation_alias="CSRF_PREFLIGHT_HEADERS",
+    )
+    # A JSON array of operations in one POST: off unless enabled, and capped.
+    batching: bool = Field(False, validation_alias="BATCHING")
+    max_batch_operations: int = Field(10, ge=1, validation_alias="MAX_BATCH_OPERATIONS")
+
+    @field_validator("csrf_preflight_headers", mode="before")
+    @classmethod
+    def _header_names(cls, value: object) -> object:
+        names = _split_csv(value)
+        return [str(name).lower() for name in names] if isinstance(names, list) else names
+
+    @field_validator("csrf_preflight_headers")
+    @classmethod
+    def _preflighted_headers(cls, value: list[str]) -> list[str]:
+        for name in value:
+            # Headers a browser sends cross-site on its own, or lets a page set without
+            # a preflight, prove nothing.
+            if name in BROWSER_SET_HEADERS or name.startswith(("sec-", "proxy-")):
+                raise ValueError(f"{name!r} does not force a CORS preflight")
+        return value
+
     graphiql: bool | None = Field(None, validation_alias="GRAPHIQL")
     # Who may read /metrics (addresses or CIDR networks); everyone else gets 404.
     metrics_networks: Annotated[list[str], NoDecode] = Field(
@@ -160,6 +213,25 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     # None: JSON lines in production, plain text elsewhere.
     log_format: Literal["json", "text"] | None = Field(None, validation_alias="LOG_FORMAT")
+
+    # --- Worker metrics, tracing and error reporting (api/metrics.py, api/telemetry.py) ---
+    # `glassshop worker` serves its own Prometheus metrics on this port (off when unset).
+    worker_metrics_port: int | None = Field(
+        None, ge=1, le=65535, validation_alias="WORKER_METRICS_PORT"
+    )
+    worker_metrics_host: str = Field("127.0.0.1", validation_alias="WORKER_METRICS_HOST")
+    # OpenTelemetry tracing: on with OTEL_ENABLED=true or when an OTLP endpoint is set.
+    otel_enabled: bool | None = Field(None, validation_alias="OTEL_ENABLED")
+    otel_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    otel_service_name: str = Field("glassshop-api", validation_alias="OTEL_SERVICE_NAME")
+    # Sentry error reporting: on when a DSN is set.
+    sentry_dsn: SecretStr | None = Field(None, validation_alias="SENTRY_DSN")
+
+    @property
+    def tracing_enabled(self) -> bool:
+        if self.otel_enabled is not None:
+            return self.otel_enabled
+        return bool(self.otel_endpoint)
 
     @field_validator("cors_origins", "trusted_proxies", "metrics_networks", mode="before")
     @classmethod

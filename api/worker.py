@@ -12,10 +12,12 @@ import threading
 from types import FrameType
 
 import dramatiq
+from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
 
 from api.jobs import JobEnv, Jobs, create_jobs, set_job_env_factory
 from api.mailer import Mailer
 from api.maintenance import run_forever
+from api.metrics import JobMetrics
 from api.settings import Settings
 from db.session import create_engine, create_session_factory
 
@@ -49,6 +51,11 @@ class EmbeddedWorker:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._maintain, name="maintenance", daemon=True)
 
+    @property
+    def metrics(self) -> JobMetrics:
+        """The outcomes of the jobs this worker ran."""
+        return self._jobs.metrics
+
     def start(self) -> None:
         self._worker.start()
         self._thread.start()
@@ -77,8 +84,26 @@ class EmbeddedWorker:
         asyncio.run(main())
 
 
+def serve_metrics(settings: Settings, metrics: JobMetrics) -> None:
+    """This process's own registry (jobs, plus CPU and memory) on WORKER_METRICS_PORT."""
+    if settings.worker_metrics_port is None:
+        return
+    registry = CollectorRegistry()
+    metrics.register(registry)
+    ProcessCollector(registry=registry)
+    start_http_server(
+        settings.worker_metrics_port, addr=settings.worker_metrics_host, registry=registry
+    )
+    log.info(
+        "worker metrics on http://%s:%d/metrics",
+        settings.worker_metrics_host,
+        settings.worker_metrics_port,
+    )
+
+
 def run_worker(settings: Settings, database_url: str) -> int:
     jobs = create_jobs(settings)
+    serve_metrics(settings, jobs.metrics)
     worker = EmbeddedWorker(settings, database_url, jobs)
     done = threading.Event()
 
