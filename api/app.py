@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.auth import TokenAuthBackend
+from api.client_app import ClientApp, has_client
 from api.health import healthz, readyz
 from api.metrics import metrics_endpoint
 from api.middleware import (
@@ -110,6 +111,15 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     if graphiql is not None:
         # Only where GraphiQL is on: elsewhere these paths do not exist at all.
         routes.append(Mount(GRAPHIQL_ASSETS_PATH, GraphiQLAssets(graphiql)))
+    # Last: the web client answers only the paths no route above takes.
+    if has_client(settings.client_dist_dir):
+        routes.append(Mount("/", ClientApp(settings.client_dist_dir)))
+        log.info("Serving the web client from %s at /", settings.client_dist_dir)
+    else:
+        log.info(
+            "Not serving the web client: %s has no index.html (`npm run build` in client/)",
+            settings.client_dist_dir,
+        )
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 

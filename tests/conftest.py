@@ -9,6 +9,7 @@ import os
 import secrets
 import zlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,6 +28,8 @@ from tests.support.graphql import GraphQLClient
 from tests.support.services import find_or_start_postgres, find_or_start_redis, recreate_database
 
 TEST_DB = os.environ.get("GLASSSHOP_TEST_DB", "glassshop_test")
+# A directory that never exists, so never holds a client build.
+NO_CLIENT_DIST = Path(__file__).resolve().parent / "no-client-dist"
 RATE_SPECS = (
     "rate_login_ip",
     "rate_register_ip",
@@ -76,6 +79,9 @@ def make_settings(database_url: str, redis_url: str, **overrides: Any) -> Settin
         # tests build apps with the shipped defaults.
         **dict.fromkeys(RATE_SPECS, "100000/60"),
         "login_free_failures": 1000,
+        # No web client at / unless a test asks for one (CLIENT_DIST_DIR): what the
+        # other paths answer must not depend on whether client/dist was built.
+        "client_dist_dir": NO_CLIENT_DIST,
     }
     values.update(overrides)
     return Settings(**values)
