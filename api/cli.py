@@ -35,12 +35,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.client_build import ensure_client_built
     from api.migrations import upgrade_to_head
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_output)
     url = _database_url(settings)
     upgrade_to_head(url)
+    # Before the app is built: it serves the client when the build is there at start.
+    ensure_client_built(settings)
     common = {
         "host": args.host,
         "port": args.port,
