@@ -1,4 +1,10 @@
-"""Liveness (the process answers) and readiness (the database and Redis answer)."""
+"""Liveness (the process answers) and readiness (the database answers; Redis is reported).
+
+Without PostgreSQL nothing can be served: 503, and the load balancer stops sending
+traffic here. Without Redis the service still serves (the cache is bypassed, rate limits
+fall back to per-process counters, revocation checks ask PostgreSQL): 200 with status
+"degraded", so that a Redis outage does not take every instance out of the load balancer
+at once and turn a degradation into an outage."""
 
 from __future__ import annotations
 
@@ -35,8 +41,10 @@ async def readyz(request: Request) -> JSONResponse:
             checks[name] = "ok"
         except Exception:  # any failure means "not ready"; the reason is for logs, not clients
             checks[name] = "unavailable"
-    ready = all(value == "ok" for value in checks.values())
-    return JSONResponse(
-        {"status": "ready" if ready else "unavailable", "checks": checks},
-        status_code=200 if ready else 503,
-    )
+    if checks["database"] != "ok":
+        status, code = "unavailable", 503
+    elif checks["redis"] != "ok":
+        status, code = "degraded", 200
+    else:
+        status, code = "ready", 200
+    return JSONResponse({"status": status, "checks": checks}, status_code=code)
