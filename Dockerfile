@@ -5,8 +5,11 @@
 # Build: docker build --target runtime -t glassshop-api .
 # Settings are environment variables (README.md, "Configuration"); production
 # (APP_ENV=production, the default here) needs DATABASE_URL, REDIS_URL, JWT_SECRET, SMTP_HOST.
+# The API also serves the web client (client/, built in the `client` stage) at /.
 
 ARG PYTHON_IMAGE=python:3.11-slim
+# The client's package.json asks for Node.js ^20.19 or 22.12+.
+ARG NODE_IMAGE=node:22-slim
 
 
 FROM ${PYTHON_IMAGE} AS builder
@@ -26,9 +29,17 @@ COPY db/ db/
 RUN pip install --no-cache-dir -c requirements.lock .
 
 
-# The web client's build stage goes here, between the API's builder and runtime
-# stages; the runtime stage below must stay the API image (build it with
-# --target runtime). Until then compose serves client/dist from the host.
+# The web client: Node.js and the npm packages stay in this stage; only the static
+# build (dist/) reaches the runtime image. Its GraphQL types (src/gql) are generated
+# and committed, so the build needs nothing from the Python side.
+FROM ${NODE_IMAGE} AS client
+
+WORKDIR /client
+# The lock file first: the packages layer is rebuilt only when the dependencies change.
+COPY client/package.json client/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY client/ ./
+RUN npm run build
 
 
 FROM ${PYTHON_IMAGE} AS runtime
@@ -37,7 +48,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH="/opt/venv/bin:${PATH}" \
     APP_ENV=production \
-    WEB_CONCURRENCY=1
+    WEB_CONCURRENCY=1 \
+    CLIENT_DIST_DIR=/app/client
 
 RUN groupadd --system --gid 10001 glassshop \
     && useradd --system --uid 10001 --gid glassshop --no-create-home \
@@ -45,6 +57,8 @@ RUN groupadd --system --gid 10001 glassshop \
 
 WORKDIR /app
 COPY --from=builder /opt/venv /opt/venv
+# The web client's build, served at / (CLIENT_DIST_DIR); owned by root, read-only.
+COPY --from=client /client/dist /app/client
 
 # Numeric, so that Kubernetes can check runAsNonRoot. Nothing is written to disk:
 # the root filesystem may be mounted read-only.

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.ops.configs import DOCKERFILE, stages
-from tests.ops.support import REPO_ROOT, parse_cli, run, tool
+from tests.ops.configs import DOCKERFILE, instructions, stages
+from tests.ops.support import REPO_ROOT, parse_cli, run, settings_aliases, tool
 
 
 def hadolint(path: Path) -> str:
@@ -72,8 +72,10 @@ def test_the_same_image_runs_the_worker_and_the_migrations() -> None:
     assert parse_cli(["glassshop", "worker"]).command == "worker"
     assert parse_cli(["glassshop", "migrate"]).command == "migrate"
     copied = [arguments for keyword, arguments in runtime_stage() if keyword == "COPY"]
-    # The runtime is the builder's virtual environment, console script included.
-    assert copied == ["--from=builder /opt/venv /opt/venv"]
+    # The runtime is the builder's virtual environment, console script included (and
+    # the web client's static files, below).
+    assert copied[0] == "--from=builder /opt/venv /opt/venv"
+    assert all(arguments.startswith("--from=") for arguments in copied), "nothing from the host"
 
 
 def test_the_runtime_user_is_numeric_and_not_root() -> None:
@@ -100,3 +102,35 @@ def test_the_builder_copies_every_package_the_wheel_needs() -> None:
     ignored = (REPO_ROOT / ".dockerignore").read_text().split()
     for needed in (*packages, "pyproject.toml", "requirements.lock", "README.md"):
         assert needed not in ignored and f"{needed}/" not in ignored
+
+
+def test_the_client_is_built_in_its_own_stage_and_served_by_the_runtime() -> None:
+    named = dict(stages(DOCKERFILE))
+    names = [name for name, _ in stages(DOCKERFILE)]
+    # Between the API's builder and runtime: `docker build` without --target still
+    # builds the runtime, the last stage.
+    assert names == ["builder", "client", "runtime"]
+    client = named["client"]
+    workdir = next(arguments for keyword, arguments in client if keyword == "WORKDIR")
+    runs = [arguments for keyword, arguments in client if keyword == "RUN"]
+    assert runs[0].startswith("npm ci"), "installed from package-lock.json"
+    assert runs[-1] == "npm run build"
+
+    # Only the build's output reaches the runtime (no Node.js, no node_modules), at the
+    # path the API is told to serve.
+    env = " ".join(arguments for keyword, arguments in runtime_stage() if keyword == "ENV")
+    served = next(word for word in env.split() if word.startswith("CLIENT_DIST_DIR="))
+    target = served.partition("=")[2]
+    copied = [arguments for keyword, arguments in runtime_stage() if keyword == "COPY"]
+    assert f"--from=client {workdir}/dist {target}" in copied
+    assert "CLIENT_DIST_DIR" in settings_aliases()
+    froms = [arguments for keyword, arguments in instructions(DOCKERFILE) if keyword == "FROM"]
+    assert froms[-1] == "${PYTHON_IMAGE} AS runtime"
+
+
+def test_the_clients_build_context_leaves_out_host_builds_and_packages() -> None:
+    ignored = (REPO_ROOT / ".dockerignore").read_text().split()
+    # The stage installs and builds for the image's platform; a host's copies would
+    # overwrite them.
+    assert "client/node_modules" in ignored
+    assert "client/dist" in ignored

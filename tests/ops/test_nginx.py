@@ -98,10 +98,19 @@ def test_the_real_client_address_is_forwarded() -> None:
     assert headers["host"] == "$http_host"
 
 
-def test_the_client_is_served_as_a_single_page_app() -> None:
+def test_the_client_is_proxied_to_the_api_that_serves_it() -> None:
+    # The API's image holds the client's build (Dockerfile, `client` stage): nginx
+    # serves no files of its own, so the page and the API are always one version.
     server = api_server()
-    assert server.one("root").args == ["/usr/share/nginx/html"]
-    fallback = server.location("/").one("try_files").args
-    assert fallback[-1] == "/index.html"
+    assert server.location("/").one("proxy_pass").args == ["$api_upstream"]
+    assert not server.all("root")
     assert server.one("gzip").args == ["on"]
     assert "application/json" in server.one("gzip_types").args
+    assert "text/javascript" in server.one("gzip_types").args
+
+
+def test_metrics_are_not_reachable_through_the_edge() -> None:
+    metrics = api_server().location("=", "/metrics")
+
+    assert metrics.one("return").args == ["404"]
+    assert not metrics.all("proxy_pass")
