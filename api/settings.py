@@ -77,12 +77,6 @@ class Settings(BaseSettings):
         PROJECT_ROOT / "client" / "dist", validation_alias="CLIENT_DIST_DIR"
     )
 
-    # The web client's production build (`npm run build` in client/): served at / when it
-    # holds an index.html. The container image sets it to the build copied into the image.
-    client_dist_dir: Path = Field(
-        PROJECT_ROOT / "client" / "dist", validation_alias="CLIENT_DIST_DIR"
-    )
-
     jwt_secret: SecretStr = Field(SecretStr(DEV_JWT_SECRET), validation_alias="JWT_SECRET")
     jwt_issuer: str = Field("glassshop", validation_alias="JWT_ISSUER")
     jwt_audience: str = Field("glassshop-api", validation_alias="JWT_AUDIENCE")
