@@ -2,10 +2,14 @@
 
 Fixed windows: a key per (rule, subject) counts hits and expires with its window.
 If Redis is unreachable the same rules are counted in this process instead, so a
-Redis outage weakens the limits (per instance) but never removes them."""
+Redis outage weakens the limits (per instance) but never removes them.
+
+Limits per client IP count an IPv6 client by its /64 network, the block one customer
+usually holds (it can pick any address in it), and an IPv4 client by its address."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import time
@@ -19,18 +23,42 @@ from api.settings import Settings
 
 log = logging.getLogger("glassshop.rate_limit")
 
+IPV6_CLIENT_PREFIX = 64
+_IPV6_NETWORK_MASK = ((1 << IPV6_CLIENT_PREFIX) - 1) << (128 - IPV6_CLIENT_PREFIX)
+
+
+def client_ip_key(host: str | None) -> str:
+    """The subject a per-IP limit counts: an IPv4 address, an IPv6 /64 network (an
+    IPv4-mapped IPv6 address is its IPv4 address), or the host as given when it is no
+    IP address at all (a test client's name, "unknown")."""
+    if not host:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        # int() drops a zone index (fe80::1%eth0): the network is the same.
+        network = ipaddress.IPv6Address(int(address) & _IPV6_NETWORK_MASK)
+        return f"{network}/{IPV6_CLIENT_PREFIX}"
+    return str(address)
+
 
 @dataclass(frozen=True, slots=True)
 class Rule:
     name: str
     limit: int
     window_seconds: int
+    # The subject is a client IP address, counted by client_ip_key.
+    per_ip: bool = False
 
     @classmethod
-    def parse(cls, name: str, spec: str) -> Rule:
+    def parse(cls, name: str, spec: str, *, per_ip: bool = False) -> Rule:
         """'30/300' is 30 hits per 300 seconds."""
         count, _, seconds = spec.partition("/")
-        rule = cls(name, int(count), int(seconds))
+        rule = cls(name, int(count), int(seconds), per_ip)
         if rule.limit < 1 or rule.window_seconds < 1:
             raise ValueError(f"rate limit {name}: expected COUNT/SECONDS, got {spec!r}")
         return rule
@@ -72,24 +100,27 @@ class RateLimiter:
 
     @staticmethod
     def _key(rule: Rule, subject: str) -> str:
+        if rule.per_ip:
+            subject = client_ip_key(subject)
         return f"glassshop:rl:{rule.name}:{subject}"
 
-    async def _hit(self, key: str, window: int) -> tuple[int, float]:
+    async def _hit(self, key: str, window: int, amount: int = 1) -> tuple[int, float]:
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.incr(key)
+                pipe.incr(key, amount)
                 pipe.expire(key, window, nx=True)
                 pipe.pttl(key)
                 count, _, ttl_ms = await pipe.execute()
             return int(count), max(int(ttl_ms), 0) / 1000
         except RedisError:
-            return self._local.hit(key, window)
+            return self._local.hit(key, window, amount)
 
-    async def hit(self, rule: Rule, subject: str) -> None:
-        """Count one attempt; RATE_LIMITED once the window's limit is exceeded."""
-        if not self.enabled:
+    async def hit(self, rule: Rule, subject: str, amount: int = 1) -> None:
+        """Count `amount` attempts; RATE_LIMITED once the window's limit is exceeded."""
+        if not self.enabled or amount < 1:
             return
-        count, remaining = await self._hit(self._key(rule, subject), rule.window_seconds)
+        key = self._key(rule, subject)
+        count, remaining = await self._hit(key, rule.window_seconds, amount)
         if count > rule.limit:
             self.rejections += 1
             raise RateLimited(retry_after=max(1, math.ceil(remaining)))
@@ -160,15 +191,15 @@ class Rules:
     @classmethod
     def from_settings(cls, s: Settings) -> Rules:
         return cls(
-            login_ip=Rule.parse("login-ip", s.rate_login_ip),
+            login_ip=Rule.parse("login-ip", s.rate_login_ip, per_ip=True),
             # Counted, not enforced as a window: failures beyond the free ones lock.
             login_failures=Rule("login-failures", 1_000_000, s.login_failure_window_seconds),
-            register_ip=Rule.parse("register-ip", s.rate_register_ip),
-            password_reset_ip=Rule.parse("reset-ip", s.rate_password_reset_ip),
+            register_ip=Rule.parse("register-ip", s.rate_register_ip, per_ip=True),
+            password_reset_ip=Rule.parse("reset-ip", s.rate_password_reset_ip, per_ip=True),
             password_reset_email=Rule.parse("reset-email", s.rate_password_reset_email),
             verification_user=Rule.parse("verification-user", s.rate_verification_user),
             refresh_session=Rule.parse("refresh-session", s.rate_refresh_session),
-            requests_ip=Rule.parse("requests-ip", s.rate_requests_ip),
+            requests_ip=Rule.parse("requests-ip", s.rate_requests_ip, per_ip=True),
             login_free_failures=s.login_free_failures,
             login_lockout_max_seconds=s.login_lockout_max_seconds,
         )
