@@ -57,6 +57,69 @@ def _bad_variables(error: GraphQLError) -> dict[str, list[str]] | None:
     return {name: [error.message] for name in names} if names else None
 
 
+# --- Variable values never echoed back ---
+# graphql-core quotes the submitted value in coercion errors ("... found: {'password':
+# 'hunter2'}", "Int cannot represent non-integer value: 'abc'"): a password or token would
+# land in client logs and error trackers. Only the variable, the path inside it and a
+# reason from this list (the value cut off) are sent; any other reason is replaced whole.
+_INVALID_VARIABLE = re.compile(
+    r"Variable '\$(?P<name>[^']+)' has invalid (?P<default>default )?value"
+    r"(?: at (?P<path>[\w.\[\]]+))?: (?P<reason>.*)",
+    re.DOTALL,
+)
+_OTHER_INVALID_VARIABLE = re.compile(r"Variable '\$([^']+)' \w+ invalid")
+_VALUE_FREE_REASONS = (
+    re.compile(r"Expected a value of non-null type '[^']+' to be provided\."),
+    re.compile(r"Expected value of non-null type '[^']+' not to be None\."),
+    re.compile(r"Within OneOf Input Object type '[^']+', exactly one field must be \w+\."),
+)
+_REASON_BEFORE_VALUE = (
+    # "..., found: <value>." and "..., but encountered error '<message>'; found: <value>."
+    re.compile(r"(Expected value of type '[^']+' to be an object), found: "),
+    re.compile(r"(Expected value of type '[^']+' to include required field '\w+'), found: "),
+    re.compile(
+        r"(Expected value of type '[^']+' not to include unknown field '\w+'"
+        r"(?:\. Did you mean [^?]*\?)?)(?:, found| Found): "
+    ),
+    re.compile(r"(Expected value of type '[^']+'), (?:but encountered error|found: )"),
+    # The built-in scalars: "Int cannot represent non-integer value: <value>".
+    re.compile(r"((?:Int|Float|String|Boolean|ID) cannot represent [\w -]+): "),
+    re.compile(r"(Enum '\w+' cannot represent non-string value): "),
+    # Strawberry's date and time scalars: "Value cannot represent a DateTime: <value>. ..."
+    re.compile(r"(Value cannot represent an? \w+): "),
+)
+_UNKNOWN_ENUM_VALUE = re.compile(r"Value .* does not exist in '(?P<enum>\w+)' enum\.", re.DOTALL)
+
+
+def _value_free_reason(reason: str) -> str:
+    if any(pattern.fullmatch(reason) for pattern in _VALUE_FREE_REASONS):
+        return reason
+    for pattern in _REASON_BEFORE_VALUE:
+        match = pattern.match(reason)
+        if match:
+            kept = match.group(1)
+            return kept if kept.endswith("?") else f"{kept}."
+    enum = _UNKNOWN_ENUM_VALUE.match(reason)
+    if enum:
+        return f"The value is not one of the '{enum.group('enum')}' enum's values."
+    return "The value does not fit the variable's type."
+
+
+def redact_variable_value(message: str) -> str:
+    """A variable coercion message without the submitted value: "Variable '$input' has
+    an invalid value at 'input.age': Int cannot represent non-integer value." """
+    match = _INVALID_VARIABLE.fullmatch(message)
+    if match is None:
+        # Another wording (graphql-core 3.2: "got invalid value <value>; ..."): no reason.
+        other = _OTHER_INVALID_VARIABLE.match(message)
+        return f"Variable '${other.group(1)}' has an invalid value." if other else message
+    name = match.group("name")
+    where = f" at '{name}{match.group('path')}'" if match.group("path") else ""
+    kind = "default value" if match.group("default") else "value"
+    reason = _value_free_reason(match.group("reason"))
+    return f"Variable '${name}' has an invalid {kind}{where}: {reason}"
+
+
 def _root_cause(error: GraphQLError) -> BaseException | None:
     """The exception behind an error, through any GraphQLErrors wrapping it."""
     cause: BaseException | None = error.original_error
@@ -85,7 +148,9 @@ def format_error(error: GraphQLError, request_id: str | None = None) -> GraphQLE
         return _with(error, "A value is not acceptable.", {"code": "BAD_USER_INPUT", "fields": {}})
     fields = _bad_variables(error)
     if fields is not None:
-        return _with(error, error.message, {"code": "BAD_USER_INPUT", "fields": fields})
+        message = redact_variable_value(error.message)
+        fields = {name: [message] for name in fields}
+        return _with(error, message, {"code": "BAD_USER_INPUT", "fields": fields})
     if cause is None and error.path is None:
         # Raised by graphql-core about the request itself, before any resolver ran.
         return as_validation_error(error)
