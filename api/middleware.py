@@ -1,6 +1,6 @@
 """ASGI middleware of our own: request ids, the per-IP request budget and security
-headers. (CSRF: the GraphQL view accepts POST bodies only as application/json, which
-a browser cannot send cross-site without a CORS preflight; see SECURITY.md.)"""
+headers. (CSRF: the GraphQL view accepts POST bodies only as application/json, and GET
+only with a header that forces a CORS preflight; see schema/view.py and SECURITY.md.)"""
 
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ class RequestIdMiddleware:
 class RequestBudgetMiddleware:
     """The general per-IP budget on /graphql, before any GraphQL work is done.
 
-    Placed after the proxy-headers middleware, so the budget is the real client's."""
+    Placed after the proxy-headers middleware, so the budget is the real client's. One
+    request costs one; the view charges a batch of N operations the other N - 1."""
 
     def __init__(self, app: ASGIApp, path: str = "/graphql") -> None:
         self.app = app

@@ -14,6 +14,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -76,6 +77,10 @@ def build_schema(settings: Settings | None = None) -> GlassShopSchema:
         # Node implementations reached only through Query.node.
         types=[UserType, UserProfileType, AuditLogType, SessionType],
         extensions=extensions,
+        # Strawberry's batching switch; schema/view.py runs the operations one by one.
+        config=StrawberryConfig(
+            batching_config={"max_operations": s.max_batch_operations} if s.batching else None
+        ),
     )
 
 

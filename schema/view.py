@@ -9,7 +9,12 @@ error shape, with its code from schema/errors.py.
 
 Where GraphiQL is enabled, a browser's GET gets our copy of Strawberry's GraphiQL page,
 whose scripts and styles this app serves itself (GraphiQLAssets), under a policy that
-lets it load nothing from anywhere else."""
+lets it load nothing from anywhere else.
+
+CSRF prevention follows Apollo Server's: POST takes only application/json, and a GET
+runs only when a browser could not have sent it cross-site without a CORS preflight
+(see csrf_safe). With BATCHING on, a POST body may be a JSON array of operations, run
+one after the other, each in its own unit of work."""
 
 from __future__ import annotations
 
@@ -26,8 +31,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from graphql import GraphQLError
+from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    SelectionNode,
+    get_operation_ast,
+    parse,
+)
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
@@ -45,7 +59,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from api.auth import ANONYMOUS, Identity, identify
-from api.errors import AppError, ServiceUnavailable
+from api.errors import AppError, RateLimited, ServiceUnavailable
 from api.request_meta import RequestMeta
 from api.resources import Resources
 from api.settings import Settings
@@ -68,15 +82,110 @@ MAX_INTEGER_DIGITS = 309
 # it cannot be encoded to UTF-8 for PostgreSQL, a log line or a response.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
+# The Content-Types a page may send cross-site without a CORS preflight (the Fetch
+# standard's CORS-safelisted ones), as in Apollo Server's CSRF prevention.
+NON_PREFLIGHTED_CONTENT_TYPES = (
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "text/plain",
+)
+# A MIME type essence as WHATWG's parser accepts it: token "/" token.
+_MIME_ESSENCE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HTTP_WHITESPACE = " \t\r\n"
+
+# The root fields that sign in: a request may call at most one of them, so that no
+# request (a batch, or aliases) turns into many password guesses or token rotations.
+SIGN_IN_FIELDS = frozenset({"login", "register", "refresh"})
+
 
 class TransportError(HTTPException):
     """The request is not a GraphQL-over-HTTP request this server accepts."""
 
     def __init__(
-        self, status_code: int, reason: str, headers: Mapping[str, str] | None = None
+        self,
+        status_code: int,
+        reason: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        cause: AppError | None = None,
     ) -> None:
         super().__init__(status_code, reason)
         self.headers = dict(headers or {})
+        # A domain error behind the refusal (RATE_LIMITED) gives the code instead.
+        self.cause = cause
+
+
+def csrf_safe(headers: Headers, preflight_headers: Iterable[str]) -> bool:
+    """Whether a browser could only have sent this request after a CORS preflight,
+    which only CORS_ORIGINS pass: Apollo Server's rule, plus a Bearer token.
+
+    - A Content-Type that is present and not one of NON_PREFLIGHTED_CONTENT_TYPES (an
+      unparseable one too: browsers preflight it). Apollo Client Web sends
+      `content-type: application/json` even on GET.
+    - Or a non-empty value for one of `preflight_headers` (CSRF_PREFLIGHT_HEADERS):
+      a page can set no such header cross-site without a preflight.
+    - Or `Authorization: Bearer ...`. Authorization is never CORS-safelisted, so a
+      page setting it cross-site is preflighted like any custom header; and a browser
+      never adds a Bearer token on its own. (It may add Basic or Negotiate credentials
+      it holds for this site, so only the Bearer scheme counts.)"""
+    content_type = headers.get("content-type")
+    if content_type is not None:
+        essence = content_type.split(";", 1)[0].strip(_HTTP_WHITESPACE).lower()
+        if not _MIME_ESSENCE.fullmatch(essence) or essence not in NON_PREFLIGHTED_CONTENT_TYPES:
+            return True
+    if any(headers.get(name) for name in preflight_headers):
+        return True
+    scheme, _, credentials = headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and bool(credentials.strip())
+
+
+def csrf_refusal(preflight_headers: Iterable[str]) -> TransportError:
+    # Apollo Server's wording, so that clients and searches recognise it.
+    return TransportError(
+        400,
+        "This operation has been blocked as a potential Cross-Site Request Forgery "
+        "(CSRF). Please either specify a 'content-type' header (with a type that is not "
+        f"one of {', '.join(NON_PREFLIGHTED_CONTENT_TYPES)}) or provide a non-empty value "
+        f"for one of the following headers: {', '.join(preflight_headers)}",
+    )
+
+
+def count_sign_in_fields(query: str | None, operation_name: str | None, max_tokens: int) -> int:
+    """How many root fields of SIGN_IN_FIELDS the operation would run: aliases and
+    fragments (named or inline) at the root count; an unparseable document counts 0,
+    as it runs nothing."""
+    # A field is only ever selected by its name: a document without one of the names
+    # cannot select it, and need not be parsed here.
+    if not query or not any(name in query for name in SIGN_IN_FIELDS):
+        return 0
+    try:
+        document = parse(query, no_location=True, max_tokens=max_tokens)
+    except GraphQLError:
+        return 0
+    operation = get_operation_ast(document, operation_name)
+    if operation is None or operation.operation.value != "mutation":
+        return 0
+    fragments = {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    count = 0
+    spread: set[str] = set()
+    pending: list[SelectionNode] = list(operation.selection_set.selections)
+    while pending:
+        selection = pending.pop()
+        if isinstance(selection, FieldNode):
+            count += selection.name.value in SIGN_IN_FIELDS
+        elif isinstance(selection, InlineFragmentNode):
+            pending.extend(selection.selection_set.selections)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in spread:
+            # A fragment spread twice runs its fields once (they merge).
+            spread.add(selection.name.value)
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None:
+                pending.extend(fragment.selection_set.selections)
+    return count
 
 
 def method_not_allowed(reason: str, allow: Iterable[str]) -> TransportError:
@@ -163,6 +272,15 @@ def _optional(params: Mapping[str, object], name: str, kind: type, described: st
     if value is not None and not isinstance(value, kind):
         raise TransportError(400, f"The request's `{name}` must be {described} or null.")
     return value
+
+
+def _request_data(params: Mapping[str, object]) -> GraphQLRequestData:
+    return GraphQLRequestData(
+        query=_optional(params, "query", str, "a string"),
+        variables=_optional(params, "variables", dict, "an object"),
+        operation_name=_optional(params, "operationName", str, "a string"),
+        extensions=_optional(params, "extensions", dict, "an object"),
+    )
 
 
 class GraphQLSubResponse(Response):
@@ -300,6 +418,7 @@ class GlassShopGraphQL(GraphQL[Context, None]):
         request = Request(scope, self._limit_body(receive))
         try:
             self._check_declared_length(request)
+            self._prevent_csrf(request)
             response = await self.run(request)
         except HTTPException as error:
             response = self._transport_error(request, error)
@@ -328,9 +447,26 @@ class GlassShopGraphQL(GraphQL[Context, None]):
     def _too_large(self) -> TransportError:
         return TransportError(413, f"The request body is larger than {self.max_body_bytes} bytes.")
 
+    def _prevent_csrf(self, request: Request) -> None:
+        """A GET (an operation, not GraphiQL's page) must prove it was preflighted.
+
+        POST needs no check here: only application/json is accepted (415 otherwise),
+        which is never a simple request."""
+        if request.method != "GET":
+            return
+        if self.should_render_graphql_ide(StarletteRequestAdapter(request)):
+            return
+        settings: Settings = request.app.state.resources.settings
+        if settings.csrf_prevention and not csrf_safe(
+            request.headers, settings.csrf_preflight_headers
+        ):
+            raise csrf_refusal(settings.csrf_preflight_headers)
+
     def _transport_error(self, request: Request, error: HTTPException) -> Response:
         request_id = getattr(request.state, "request_id", None)
-        formatted = format_error(GraphQLError(error.reason), request_id).formatted
+        cause = error.cause if isinstance(error, TransportError) else None
+        located = GraphQLError(error.reason, original_error=cause)
+        formatted = format_error(located, request_id).formatted
         media_type = accepted_media_type(request)
         headers = {"vary": "Accept"}
         if isinstance(error, TransportError):
@@ -385,51 +521,123 @@ class GlassShopGraphQL(GraphQL[Context, None]):
         _check_json_value(value)
         return value
 
-    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
-        params: Mapping[str, object]
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
         if request.method == "GET":
             # An empty ?variables= is how some clients say "none".
             query_params: dict[str, str | None] = {
                 name: value for name, value in request.query_params.items() if value
             }
-            params = self.parse_query_params(query_params)
-        else:
-            media_type, content_parameters = parse_content_type(request.content_type or "")
-            charset = content_parameters.get("charset", "utf-8").lower()
-            if media_type.lower() != JSON or charset not in ("utf-8", "utf8"):
-                raise TransportError(415, "Send GraphQL requests as UTF-8 application/json.")
-            params = self.parse_json(await request.get_body())
-            if not isinstance(params, dict):
-                raise TransportError(400, "The request body must be a JSON object.")
-        return GraphQLRequestData(
-            query=_optional(params, "query", str, "a string"),
-            variables=_optional(params, "variables", dict, "an object"),
-            operation_name=_optional(params, "operationName", str, "a string"),
-            extensions=_optional(params, "extensions", dict, "an object"),
-        )
+            return _request_data(self.parse_query_params(query_params))
+        media_type, content_parameters = parse_content_type(request.content_type or "")
+        charset = content_parameters.get("charset", "utf-8").lower()
+        if media_type.lower() != JSON or charset not in ("utf-8", "utf8"):
+            raise TransportError(415, "Send GraphQL requests as UTF-8 application/json.")
+        params = self.parse_json(await request.get_body())
+        if isinstance(params, list):
+            return self._batch(params)
+        if not isinstance(params, dict):
+            raise TransportError(400, "The request body must be a JSON object.")
+        return _request_data(params)
 
-    async def execute_single(
+    def _batch(self, operations: list[object]) -> list[GraphQLRequestData]:
+        """A JSON array of operations: refused whole unless batching is on and it holds
+        1 to MAX_BATCH_OPERATIONS objects (Strawberry's batching_config)."""
+        config = self.schema.config.batching_config
+        if config is None:
+            raise TransportError(400, "Batching is not enabled.")
+        if not operations:
+            raise TransportError(400, "A batch must hold at least one operation.")
+        if len(operations) > config["max_operations"]:
+            raise TransportError(
+                400, f"A batch may hold at most {config['max_operations']} operations."
+            )
+        if not all(isinstance(operation, dict) for operation in operations):
+            raise TransportError(400, "Each operation of a batch must be a JSON object.")
+        return [_request_data(cast(dict[str, object], operation)) for operation in operations]
+
+    async def execute_operation(
         self,
         request: Request,
         request_adapter: AsyncHTTPRequestAdapter,
-        sub_response: Response,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
         context: Context,
         root_value: None,
-        request_data: GraphQLRequestData,
-    ) -> ExecutionResult:
-        method = request_adapter.method
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult]:
+        """Everything a request is refused for is checked before any operation runs;
+        then a batch runs its operations one after the other (Strawberry's own batching
+        runs them at once, on one shared context), each with a context, a unit of work
+        and a database session of its own, so each commits or rolls back on its own."""
+        batch = request_data if isinstance(request_data, list) else [request_data]
         settings = context.resources.settings
         sub_response.headers["cache-control"] = self._cache_control(request, settings)
-        query = request_data.query
+        if len(batch) > 1:
+            await self._charge_batch(request, context, len(batch))
+        queries = [await self._resolve_query(context, data, sub_response) for data in batch]
+        sign_ins = sum(
+            count_sign_in_fields(query, data.operation_name, settings.max_tokens)
+            for query, data in zip(queries, batch, strict=True)
+            if not isinstance(query, ExecutionResult)
+        )
+        if sign_ins > 1:
+            raise TransportError(400, "A request may call login, register or refresh only once.")
+        if not isinstance(request_data, list):
+            return await self._execute(request_adapter, context, request_data, queries[0])
+        if any(not query for query in queries):
+            raise TransportError(400, "Every operation of a batch needs a GraphQL query.")
+        results = []
+        for index, (data, query) in enumerate(zip(batch, queries, strict=True)):
+            # The first operation has the request's context; CloseSession ends each
+            # one's unit of work, so every further operation gets a fresh context.
+            own = context if index == 0 else await self.get_context(request, sub_response)
+            results.append(await self._execute(request_adapter, own, data, query))
+        return results
+
+    async def _charge_batch(self, request: Request, context: Context, size: int) -> None:
+        """A batch of N costs N from the per-IP request budget: the middleware charged
+        one, this the rest, so batching is no way around the budget."""
+        limits = context.resources.limits
+        host = request.client.host if request.client else "unknown"
+        try:
+            await limits.hit(limits.rules.requests_ip, host, amount=size - 1)
+        except RateLimited as limited:
+            raise TransportError(
+                429,
+                limited.message,
+                {"retry-after": str(limited.retry_after)},
+                cause=limited,
+            ) from limited
+
+    async def _resolve_query(
+        self, context: Context, request_data: GraphQLRequestData, sub_response: Response
+    ) -> str | ExecutionResult | None:
+        """The operation's document, from the persisted-query store when it is sent by
+        hash (APQ, also inside a batch); an ExecutionResult with the error when the hash
+        is unknown or does not match."""
         persisted = (request_data.extensions or {}).get("persistedQuery")
-        if persisted is not None:
-            try:
-                query = await context.resources.persisted_queries.resolve(query, persisted)
-            except AppError as error:
-                # Apollo's link resends the full query on this 200 answer; never cache it.
-                sub_response.headers["cache-control"] = "private, no-cache"
-                located = GraphQLError(error.message, original_error=error)
-                return ExecutionResult(data=None, errors=[format_error(located)])
+        if persisted is None:
+            return request_data.query
+        try:
+            return await context.resources.persisted_queries.resolve(request_data.query, persisted)
+        except AppError as error:
+            # Apollo's link resends the full query on this 200 answer; never cache it.
+            sub_response.headers["cache-control"] = "private, no-cache"
+            located = GraphQLError(error.message, original_error=error)
+            return ExecutionResult(data=None, errors=[format_error(located)])
+
+    async def _execute(
+        self,
+        request_adapter: AsyncHTTPRequestAdapter,
+        context: Context,
+        request_data: GraphQLRequestData,
+        query: str | ExecutionResult | None,
+    ) -> ExecutionResult:
+        if isinstance(query, ExecutionResult):
+            return query
+        method = request_adapter.method
+        settings = context.resources.settings
         # Subscriptions stream over the WebSocket only: this view has no HTTP streaming
         # transport, and executed here a subscription resolver would run as a query.
         allowed = OperationType.from_http(method) - {OperationType.SUBSCRIPTION}
@@ -437,7 +645,7 @@ class GlassShopGraphQL(GraphQL[Context, None]):
             async with asyncio.timeout(settings.request_timeout_seconds):
                 return await self.schema.execute(
                     query,
-                    root_value=root_value,
+                    root_value=None,
                     variable_values=request_data.variables,
                     context_value=context,
                     operation_name=request_data.operation_name,

@@ -157,7 +157,10 @@ async def test_a_get_with_a_query_is_still_a_graphql_request(
     graphiql_http: httpx.AsyncClient,
 ) -> None:
     reply = await graphiql_http.get(
-        "/graphql", params={"query": "{ __typename }"}, headers={"accept": "text/html, */*"}
+        "/graphql",
+        params={"query": "{ __typename }"},
+        # A GET operation still needs its CSRF preflight header; the page does not.
+        headers={"accept": "text/html, */*", "apollo-require-preflight": "true"},
     )
 
     assert reply.status_code == 200
@@ -183,12 +186,18 @@ async def test_under_a_root_path_the_assets_are_found_there(
 async def test_without_graphiql_there_is_no_page_and_no_assets(client: GraphQLClient) -> None:
     # The client fixture's app runs with APP_ENV=test, where GraphiQL is off.
     page = await get_page(client.http)
+    preflighted = await client.http.get(
+        "/graphql", headers={"accept": "text/html,*/*;q=0.8", "apollo-require-preflight": "1"}
+    )
     asset = await client.http.get(f"{ASSETS}/graphiql.min.js")
 
-    # The GET is a GraphQL request without a query.
+    # The GET is a GraphQL request: a browser's, without a CSRF preflight header, is
+    # refused as such; with one, it is a request without a query.
     assert page.status_code == 400
     assert page.headers["content-type"].startswith("application/json")
-    assert page.json()["errors"][0]["message"] == "The request has no GraphQL query."
+    assert "Cross-Site Request Forgery" in page.json()["errors"][0]["message"]
+    assert preflighted.status_code == 400
+    assert preflighted.json()["errors"][0]["message"] == "The request has no GraphQL query."
     assert asset.status_code == 404
 
 

@@ -23,6 +23,8 @@ from tests.support.graphql import DEFAULT_PASSWORD, REGISTER, GraphQLClient
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
 APOLLO_CLIENT_4_ACCEPT = "application/graphql-response+json,application/json;q=0.9"
+# A GET runs only with a header forcing a CORS preflight (CSRF prevention; tests/hardening).
+PREFLIGHT = {"apollo-require-preflight": "true"}
 DEFAULT_MAX_BODY_BYTES = 100 * 1024
 
 TYPENAME = {"query": "{ __typename }"}
@@ -219,7 +221,7 @@ async def test_a_subscription_over_http_is_a_request_error(
     client: GraphQLClient, method: str
 ) -> None:
     subscription = {"query": "subscription { auditLogAdded { id } }"}
-    headers = {"accept": APOLLO_CLIENT_4_ACCEPT}
+    headers = {"accept": APOLLO_CLIENT_4_ACCEPT, **PREFLIGHT}
     if method == "GET":
         reply = await client.http.get("/graphql", params=subscription, headers=headers)
     else:
@@ -233,7 +235,9 @@ async def test_a_subscription_over_http_is_a_request_error(
 
 async def test_a_query_over_get_executes(client: GraphQLClient) -> None:
     reply = await client.http.get(
-        "/graphql", params={"query": "{ __typename }"}, headers={"accept": APOLLO_CLIENT_4_ACCEPT}
+        "/graphql",
+        params={"query": "{ __typename }"},
+        headers={"accept": APOLLO_CLIENT_4_ACCEPT, **PREFLIGHT},
     )
 
     assert reply.status_code == 200
@@ -248,6 +252,7 @@ async def test_a_query_over_get_takes_json_variables(client: GraphQLClient) -> N
             "query": "query T($name: String!) { __type(name: $name) { name } }",
             "variables": json.dumps({"name": "User"}),
         },
+        headers=PREFLIGHT,
     )
 
     assert reply.status_code == 200
@@ -255,14 +260,14 @@ async def test_a_query_over_get_takes_json_variables(client: GraphQLClient) -> N
 
 
 async def test_a_get_without_a_query_is_400(client: GraphQLClient) -> None:
-    reply = await client.http.get("/graphql", headers={"accept": "text/html"})
+    reply = await client.http.get("/graphql", headers={"accept": "text/html", **PREFLIGHT})
 
     assert_malformed(reply)
 
 
 async def test_malformed_json_variables_over_get_are_400(client: GraphQLClient) -> None:
     reply = await client.http.get(
-        "/graphql", params={"query": "{ __typename }", "variables": "{not json"}
+        "/graphql", params={"query": "{ __typename }", "variables": "{not json"}, headers=PREFLIGHT
     )
 
     assert_malformed(reply)
@@ -270,7 +275,7 @@ async def test_malformed_json_variables_over_get_are_400(client: GraphQLClient) 
 
 async def test_a_mutation_over_get_is_405_allowing_post(client: GraphQLClient) -> None:
     reply = await client.http.get(
-        "/graphql", params={"query": "mutation { logout }"}, headers={"accept": JSON}
+        "/graphql", params={"query": "mutation { logout }"}, headers={"accept": JSON, **PREFLIGHT}
     )
 
     assert_malformed(reply, 405)
@@ -280,7 +285,9 @@ async def test_a_mutation_over_get_is_405_allowing_post(client: GraphQLClient) -
 async def test_a_mutation_over_get_is_not_executed(client: GraphQLClient) -> None:
     variables = {"input": {"email": "get@example.com", "password": DEFAULT_PASSWORD}}
     refused = await client.http.get(
-        "/graphql", params={"query": REGISTER, "variables": json.dumps(variables)}
+        "/graphql",
+        params={"query": REGISTER, "variables": json.dumps(variables)},
+        headers=PREFLIGHT,
     )
 
     assert refused.status_code == 405

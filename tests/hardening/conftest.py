@@ -37,6 +37,10 @@ SHIPPED_RATE_LIMITS: dict[str, Any] = {
 # Passes check_deployable: a long random JWT secret comes from make_settings.
 PRODUCTION: dict[str, Any] = {"app_env": "production", "smtp_host": "smtp.glassshop.test"}
 
+# What a non-browser client sends with a GET: the API's CSRF prevention refuses a GET
+# without a header that forces a CORS preflight (see test_csrf.py).
+PREFLIGHT = {"apollo-require-preflight": "true"}
+
 # Port 1 on loopback: connections are refused at once.
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 

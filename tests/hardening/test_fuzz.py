@@ -195,7 +195,8 @@ async def send(client: GraphQLClient, request: dict[str, Any], token: str) -> An
             name: value if isinstance(value, str) else json.dumps(value)
             for name, value in body.items()
         }
-        return await client.http.get("/graphql", params=params, headers=headers)
+        preflighted = {**headers, "apollo-require-preflight": "true"}
+        return await client.http.get("/graphql", params=params, headers=preflighted)
     return await client.http.post("/graphql", json=body, headers=headers)
 
 

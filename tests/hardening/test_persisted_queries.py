@@ -15,7 +15,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.hardening.conftest import UNREACHABLE_REDIS, StartApp
+from tests.hardening.conftest import PREFLIGHT, UNREACHABLE_REDIS, StartApp
 from tests.support.accounts import device, scalar
 from tests.support.graphql import ME, GraphQLClient
 
@@ -43,7 +43,7 @@ async def post_apq(
 
 async def get_apq(client: GraphQLClient, digest: str, **headers: str) -> httpx.Response:
     params = {"extensions": json.dumps(persisted(digest))}
-    return await client.http.get("/graphql", params=params, headers=headers)
+    return await client.http.get("/graphql", params=params, headers={**PREFLIGHT, **headers})
 
 
 def codes(reply: httpx.Response) -> list[str]:
@@ -205,7 +205,7 @@ async def test_with_redis_unreachable_a_query_sent_with_its_hash_still_runs(
 async def test_an_anonymous_get_query_is_publicly_cacheable_for_a_short_time(
     client: GraphQLClient,
 ) -> None:
-    reply = await client.http.get("/graphql", params={"query": TYPENAME})
+    reply = await client.http.get("/graphql", params={"query": TYPENAME}, headers=PREFLIGHT)
 
     assert reply.json() == {"data": {"__typename": "Query"}}
     assert reply.headers["cache-control"] == f"public, max-age={PUBLIC_CACHE_SECONDS}"
@@ -230,7 +230,7 @@ async def test_an_authenticated_get_query_is_private_and_not_stored(
     reply = await client.http.get(
         "/graphql",
         params={"query": ME},
-        headers={"authorization": f"Bearer {account.access_token}"},
+        headers={"authorization": f"Bearer {account.access_token}", **PREFLIGHT},
     )
 
     assert reply.json()["data"]["me"]["id"] == account.id
@@ -262,7 +262,7 @@ async def test_a_public_cache_time_of_zero_makes_get_queries_private(
     app = await start_app(public_cache_seconds=0)
 
     async with device(app) as client:
-        reply = await client.http.get("/graphql", params={"query": TYPENAME})
+        reply = await client.http.get("/graphql", params={"query": TYPENAME}, headers=PREFLIGHT)
 
     assert reply.headers["cache-control"] == "private, no-store"
 
@@ -270,7 +270,7 @@ async def test_a_public_cache_time_of_zero_makes_get_queries_private(
 async def test_a_publicly_cacheable_response_varies_on_authorization(
     client: GraphQLClient,
 ) -> None:
-    reply = await client.http.get("/graphql", params={"query": ME})
+    reply = await client.http.get("/graphql", params={"query": ME}, headers=PREFLIGHT)
 
     assert reply.headers["cache-control"].startswith("public")
     varies = {name.strip().lower() for name in reply.headers.get("vary", "").split(",")}

@@ -367,7 +367,11 @@ async def test_the_601st_request_from_one_ip_in_a_minute_is_429_with_a_graphql_b
         for _ in range(0, 600, 50):
             replies = await asyncio.gather(
                 *(
-                    client.http.get("/graphql", params={"query": "{ __typename }"})
+                    client.http.get(
+                        "/graphql",
+                        params={"query": "{ __typename }"},
+                        headers={"apollo-require-preflight": "true"},
+                    )
                     for _ in range(50)
                 )
             )

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
-from tests.hardening.conftest import PRODUCTION, StartApp
+from tests.hardening.conftest import PREFLIGHT, PRODUCTION, StartApp
 from tests.support.accounts import LOGOUT, can_refresh, device, live_session_ids, scalar
 from tests.support.graphql import DEFAULT_PASSWORD, REFRESH, REGISTER, GraphQLClient, Response
 
@@ -34,12 +34,17 @@ def _post(body: object, content_type: str = "application/json") -> Probe:
 
 PROBES: dict[str, Probe] = {
     "graphql POST": _post({"query": "{ __typename }"}),
-    "graphql GET": lambda http: http.get("/graphql", params={"query": "{ __typename }"}),
+    "graphql GET": lambda http: http.get(
+        "/graphql", params={"query": "{ __typename }"}, headers=PREFLIGHT
+    ),
+    "400 GET without a preflight header": lambda http: http.get(
+        "/graphql", params={"query": "{ __typename }"}
+    ),
     "graphql field error": _post({"query": "{ users(first: 1) { totalCount } }"}),
     "graphql validation error": _post({"query": "{ nope }"}),
     "415 form post": _post(b"query={__typename}", "application/x-www-form-urlencoded"),
     "405 mutation over GET": lambda http: http.get(
-        "/graphql", params={"query": "mutation{logout}"}
+        "/graphql", params={"query": "mutation{logout}"}, headers=PREFLIGHT
     ),
     "405 method": lambda http: http.put("/graphql"),
     "413 body": _post(b"{" + b" " * 200_000 + b"}"),
