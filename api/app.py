@@ -120,7 +120,12 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             "Not serving the web client: %s has no index.html (`npm run build` in client/)",
             settings.client_dist_dir,
         )
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    application = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    # Tracing and error reporting, only where their settings turn them on.
+    from api.telemetry import configure_telemetry
+
+    configure_telemetry(settings, application)
+    return application
 
 
 def __getattr__(name: str) -> Starlette:

@@ -70,6 +70,11 @@ def build_schema(settings: Settings | None = None) -> GlassShopSchema:
     ]
     if not s.introspection_enabled:
         extensions.append(DisableIntrospection)
+    if s.tracing_enabled:
+        # Spans per operation and resolver (api/telemetry.py, the `observability` extra).
+        from api.telemetry import tracing_extension
+
+        extensions.append(tracing_extension())
     return GlassShopSchema(
         query=Query,
         mutation=Mutation,
