@@ -47,6 +47,7 @@ class JobEnv:
     settings: Settings
     sessions: Any  # async_sessionmaker of the worker's own engine
     mailer: Mailer
+    metrics: JobMetrics
 
 
 Handler = Callable[[UnitOfWork, JobEnv, OutboxMessage], Awaitable[None]]
@@ -142,19 +143,20 @@ def set_job_env_factory(factory: Callable[[], JobEnv]) -> None:
     _env_factory, _env = factory, None
 
 
-async def _process_outbox(message_id: str) -> JobResult:
+async def _process_outbox(message_id: str) -> None:
     global _env
     if _env is None:
         if _env_factory is None:
             raise RuntimeError("this process does not run jobs")
         _env = _env_factory()
     result = await run_message(_env, uuid.UUID(message_id))
+    _env.metrics.observe(result.kind, result.outcome, result.seconds)
     log.info("outbox message %s: %s", message_id, result.outcome)
-    return result
 
 
 class JobOutcomes(Middleware):
-    """Counts every attempt by kind and outcome.
+    """Counts the failed attempts: "dead" when dramatiq gives up, "failed" otherwise (the
+    attempts that succeed are counted by the actor itself).
 
     dramatiq runs the `after_*` hooks in reverse order, so this one (added last) sees a
     failure before Retries does, and decides "dead" exactly as Retries is about to."""
@@ -171,8 +173,6 @@ class JobOutcomes(Middleware):
         exception: BaseException | None = None,
     ) -> None:
         if exception is None:
-            if isinstance(result, JobResult):
-                self.metrics.observe(result.kind, result.outcome, result.seconds)
             return
         kind, seconds = "unknown", 0.0
         if isinstance(exception, JobFailed):
@@ -187,7 +187,7 @@ class JobOutcomes(Middleware):
 @dataclass(slots=True)
 class Jobs:
     broker: dramatiq.Broker
-    actor: dramatiq.Actor[[str], JobResult]
+    actor: dramatiq.Actor[[str], None]
     metrics: JobMetrics
 
     def send(self, message_id: uuid.UUID) -> None:

@@ -29,10 +29,13 @@ def register_handlers() -> None:
     import schema.accounts.tasks  # noqa: F401
 
 
-def job_env_factory(settings: Settings, database_url: str) -> JobEnv:
+def job_env_factory(settings: Settings, database_url: str, metrics: JobMetrics) -> JobEnv:
     engine = create_engine(database_url, pool_size=settings.worker_threads, max_overflow=2)
     return JobEnv(
-        settings=settings, sessions=create_session_factory(engine), mailer=Mailer(settings)
+        settings=settings,
+        sessions=create_session_factory(engine),
+        mailer=Mailer(settings),
+        metrics=metrics,
     )
 
 
@@ -41,7 +44,7 @@ class EmbeddedWorker:
 
     def __init__(self, settings: Settings, database_url: str, jobs: Jobs) -> None:
         register_handlers()
-        set_job_env_factory(lambda: job_env_factory(settings, database_url))
+        set_job_env_factory(lambda: job_env_factory(settings, database_url, jobs.metrics))
         self._settings = settings
         self._database_url = database_url
         self._jobs = jobs

@@ -59,8 +59,8 @@ class Launched:
 
     url: str
     server: subprocess.Popen[bytes]
-    worker: subprocess.Popen[bytes]
     environment: dict[str, str]
+    worker: subprocess.Popen[bytes] | None = None
     logs: list[Path] = field(default_factory=list)
 
     def create_staff(self, email: str, password: str) -> None:
@@ -75,10 +75,11 @@ class Launched:
         )
 
     def stop(self) -> None:
-        for process in (self.worker, self.server):
+        processes = [p for p in (self.worker, self.server) if p is not None]
+        for process in processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for process in (self.worker, self.server):
+        for process in processes:
             try:
                 process.wait(timeout=40)
             except subprocess.TimeoutExpired:
@@ -117,20 +118,23 @@ def launch(database_url: str, redis_url: str, out_dir: Path, *, within: float = 
             )
         return process, log_path
 
+    # The server migrates the database before it listens; the worker starts after that.
     server, server_log = start("server", "serve", "--host", "127.0.0.1", "--port", str(port))
-    worker, worker_log = start("worker", "worker")
-    launched = Launched(url, server, worker, environment, [server_log, worker_log])
+    launched = Launched(url, server, environment, logs=[server_log])
     deadline = time.monotonic() + within
     while True:
-        if server.poll() is not None or worker.poll() is not None:
+        if server.poll() is not None:
             launched.stop()
-            raise RuntimeError(f"the server or worker exited; see {server_log}, {worker_log}")
+            raise RuntimeError(f"the server exited; see {server_log}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return launched
+                break
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
             launched.stop()
             raise RuntimeError(f"the server was not ready within {within}s; see {server_log}")
         time.sleep(0.2)
+    launched.worker, worker_log = start("worker", "worker")
+    launched.logs.append(worker_log)
+    return launched
