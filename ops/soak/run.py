@@ -182,6 +182,7 @@ async def soak(args: argparse.Namespace, out_dir: Path) -> dict[str, Any]:
         stop.set()
         await sampler
         books = await reconcile(args.database_url, prefix, log_path)
+        exited = [] if launched is None else launched.exited()
     finally:
         if launched is not None:
             launched.stop()
@@ -199,7 +200,9 @@ async def soak(args: argparse.Namespace, out_dir: Path) -> dict[str, Any]:
         "load": load,
         "memory": {"warmup_s": warmup, **memory},
         "reconciliation": books,
-        "violations": load_violations(load, memory) + books["violations"],
+        "violations": load_violations(load, memory)
+        + [f"the {name} exited during the soak" for name in exited]
+        + books["violations"],
     }
 
 

@@ -74,6 +74,11 @@ class Launched:
             timeout=60,
         )
 
+    def exited(self) -> list[str]:
+        """The launched processes that are no longer running."""
+        processes = (("server", self.server), ("worker", self.worker))
+        return [name for name, p in processes if p is not None and p.poll() is not None]
+
     def stop(self) -> None:
         processes = [p for p in (self.worker, self.server) if p is not None]
         for process in processes:
