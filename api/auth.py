@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser
 from starlette.requests import HTTPConnection
 
+from api.errors import ServiceUnavailable
 from api.resources import Resources
 from api.security.tokens import InvalidAccessToken
 
@@ -22,6 +23,8 @@ class Identity(BaseUser):
     session_id: uuid.UUID | None = None
     # A token was sent but is invalid, expired or revoked.
     token_rejected: bool = False
+    # A valid token whose session could not be checked (PostgreSQL unavailable).
+    token_unchecked: bool = False
 
     @property
     def is_authenticated(self) -> bool:
@@ -38,6 +41,8 @@ class Identity(BaseUser):
 
 ANONYMOUS = Identity()
 REJECTED = Identity(token_rejected=True)
+# Anonymous until the session can be checked; the schema answers SERVICE_UNAVAILABLE.
+UNCHECKED = Identity(token_unchecked=True)
 
 
 def bearer_token(conn: HTTPConnection) -> str | None:
@@ -58,8 +63,11 @@ async def identify(resources: Resources, token: str | None) -> Identity:
         claims = resources.tokens.decode_access(token)
     except InvalidAccessToken:
         return REJECTED
-    if await resources.revocations.is_revoked(claims.session_id):
-        return REJECTED
+    try:
+        if await resources.revocations.is_revoked(claims.session_id):
+            return REJECTED
+    except ServiceUnavailable:
+        return UNCHECKED
     return Identity(claims.user_id, claims.session_id)
 
 

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
 
 class AppError(Exception):
     code: ClassVar[str] = "INTERNAL_SERVER_ERROR"
@@ -90,3 +95,29 @@ class RateLimited(AppError):
 class ServiceUnavailable(AppError):
     code = "SERVICE_UNAVAILABLE"
     default_message = "The service is temporarily unavailable; try again shortly."
+
+
+# SQLSTATE classes of a connection that failed or a server going away: 08 (connection
+# exception) and 57P (shut down, crashed, starting up).
+_UNAVAILABLE_SQLSTATES = ("08", "57P")
+# Refused or reset, a connect or socket timeout, no pooled connection in time.
+_UNAVAILABLE_ERRORS = (
+    ConnectionError,
+    TimeoutError,
+    PoolTimeoutError,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """PostgreSQL or Redis could not be reached, went away mid-operation or did not answer
+    in time: a ServiceUnavailable (try again shortly), not a bug."""
+    if isinstance(error, DBAPIError):
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        lost = isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
+        return error.connection_invalidated or lost
+    sqlstate = getattr(error, "sqlstate", None)  # asyncpg's own, raised while connecting
+    if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+        return True
+    return isinstance(error, _UNAVAILABLE_ERRORS)

@@ -103,7 +103,10 @@ def build_resources(settings: Settings, database_url: str) -> Resources:
             access_ttl_seconds=settings.access_token_ttl_seconds,
         ),
         revocations=SessionRevocations(
-            redis, sessions, ttl_seconds=settings.access_token_ttl_seconds
+            redis,
+            sessions,
+            ttl_seconds=settings.access_token_ttl_seconds,
+            check_timeout_seconds=settings.request_timeout_seconds,
         ),
         cache=RecordCache(redis, ttl_seconds=settings.cache_ttl_seconds),
         jobs=create_jobs(settings),

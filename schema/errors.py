@@ -2,9 +2,10 @@
 
 Domain errors (api.errors.AppError) keep their message and code. Parse and
 validation failures are GRAPHQL_VALIDATION_FAILED; variable values that do not fit
-their type are BAD_USER_INPUT, with extensions.fields naming the variable. Anything
-else is INTERNAL_SERVER_ERROR with a generic message: the exception is logged with
-the request id, never sent."""
+their type are BAD_USER_INPUT, with extensions.fields naming the variable. PostgreSQL or
+Redis unreachable, gone mid-operation or too slow to answer is SERVICE_UNAVAILABLE (try
+again shortly). Anything else is INTERNAL_SERVER_ERROR with a generic message: the
+exception is logged with the request id, never sent."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from graphql import GraphQLError, VariableDefinitionNode
 from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import SchemaExtension
 
-from api.errors import AppError
+from api.errors import AppError, ServiceUnavailable, is_unavailable
 
 log = logging.getLogger("glassshop.errors")
 
@@ -146,6 +147,10 @@ def format_error(error: GraphQLError, request_id: str | None = None) -> GraphQLE
         # the client's input is at fault, and the transaction was rolled back.
         log.warning("input rejected by the database (request %s): %s", request_id, cause.orig)
         return _with(error, "A value is not acceptable.", {"code": "BAD_USER_INPUT", "fields": {}})
+    if cause is not None and is_unavailable(cause):
+        log.warning("a backing service is unavailable (request %s): %r", request_id, cause)
+        unavailable = ServiceUnavailable()
+        return _with(error, unavailable.message, unavailable.extensions())
     fields = _bad_variables(error)
     if fields is not None:
         message = redact_variable_value(error.message)

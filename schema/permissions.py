@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import uuid
 
-from api.errors import Forbidden, InvalidToken, Unauthenticated
+from api.errors import Forbidden, InvalidToken, ServiceUnavailable, Unauthenticated
 from schema.context import Info
 from schema.records import UserRecord
 
 
 async def current_user(info: Info) -> UserRecord | None:
     """The signed-in user; None when anonymous. A rejected token, or one whose user may
-    no longer sign in, is UNAUTHENTICATED so the client knows to refresh or sign in."""
+    no longer sign in, is UNAUTHENTICATED so the client knows to refresh or sign in; a
+    token whose session could not be checked is SERVICE_UNAVAILABLE (try again)."""
     identity = info.context.identity
     if identity.token_rejected:
         raise InvalidToken()
+    if identity.token_unchecked:
+        raise ServiceUnavailable()
     if identity.user_id is None:
         return None
     user = await info.context.loaders.user.load(identity.user_id)

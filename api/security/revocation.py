@@ -4,10 +4,13 @@ An access token names its session (the `sid` claim). PostgreSQL is the truth;
 Redis remembers "live" for a few seconds so most requests need no query. Ending a
 session deletes that key, so its access tokens stop working at once on every
 instance. If Redis loses its data the next request simply asks PostgreSQL again;
-if Redis is unreachable, every check asks PostgreSQL."""
+if Redis is unreachable, every check asks PostgreSQL. If PostgreSQL must be asked and
+cannot answer (unreachable, or no answer within the check's time limit), the check
+raises ServiceUnavailable: neither "live" nor "revoked" is known."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import uuid
@@ -19,6 +22,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.errors import ServiceUnavailable, is_unavailable
 from db.models import AuthSession
 
 log = logging.getLogger("glassshop.revocation")
@@ -30,11 +34,18 @@ LIVE_TTL_SECONDS = 30
 
 class SessionRevocations:
     def __init__(
-        self, redis: Redis, sessions: async_sessionmaker[AsyncSession], *, ttl_seconds: int
+        self,
+        redis: Redis,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        ttl_seconds: int,
+        check_timeout_seconds: float = 30.0,
     ) -> None:
         self._redis = redis
         self._sessions = sessions
         self._ttl = min(ttl_seconds, LIVE_TTL_SECONDS)
+        # A hung database must not hang the request's authentication either.
+        self._check_timeout = check_timeout_seconds
 
     async def revoked(self, session_ids: Iterable[uuid.UUID]) -> None:
         """Called after the revocation committed: forget that these sessions were live."""
@@ -64,6 +75,15 @@ class SessionRevocations:
         return not live
 
     async def _live_in_database(self, session_id: uuid.UUID) -> bool:
+        try:
+            async with asyncio.timeout(self._check_timeout):
+                return await self._query_live(session_id)
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise ServiceUnavailable() from exc
+            raise
+
+    async def _query_live(self, session_id: uuid.UUID) -> bool:
         async with self._sessions() as db:
             found = await db.exec(
                 select(AuthSession.id)

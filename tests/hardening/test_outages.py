@@ -11,6 +11,7 @@ from asgi_lifespan import LifespanManager
 from starlette.applications import Starlette
 
 from api.app import create_app
+from api.errors import ServiceUnavailable
 from api.settings import Settings
 from tests.conftest import make_settings
 from tests.support.accounts import device
@@ -45,8 +46,8 @@ async def test_with_postgresql_unreachable_login_fails_closed_without_details(
 
     assert result.status == 200
     assert result.data is None
-    assert result.error_codes == ["INTERNAL_SERVER_ERROR"]
-    assert result.errors[0]["message"] == "Internal server error."
+    assert result.error_codes == ["SERVICE_UNAVAILABLE"]
+    assert result.errors[0]["message"] == ServiceUnavailable.default_message
     assert "set-cookie" not in result.http.headers
     for detail in ("asyncpg", "sqlalchemy", "127.0.0.1", "Connect", "Traceback"):
         assert detail.lower() not in result.http.text.lower()
