@@ -1,11 +1,12 @@
-"""Fixtures for the scale-out tests: real `glassshop serve` processes and a real worker
-process on the suite's PostgreSQL and Redis, started once per module (a process takes
-seconds to start), with a capturing SMTP server."""
+"""Fixtures for the scale-out tests: real `glassshop serve` processes (started once per
+module: a process takes seconds to start) and a real worker process on the suite's
+PostgreSQL and Redis, with a capturing SMTP server."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -29,16 +30,14 @@ def shared_smtp() -> Iterator[SmtpServer]:
         yield server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def worker_process(
-    database_url: str,
-    redis_url: str,
-    shared_smtp: SmtpServer,
-    jwt_secret: str,
-    tmp_path_factory: pytest.TempPathFactory,
+    database_url: str, redis_url: str, shared_smtp: SmtpServer, jwt_secret: str, tmp_path: Path
 ) -> AsyncIterator[WorkerProcess]:
+    """Per test: started after the tables are emptied, stopped before the next test empties
+    them (a worker's transactions and TRUNCATE can deadlock)."""
     env = worker_environment(database_url, redis_url, shared_smtp, JWT_SECRET=jwt_secret)
-    process = WorkerProcess(tmp_path_factory.mktemp("worker") / "worker.log", env)
+    process = WorkerProcess(tmp_path / "worker.log", env)
     try:
         await process.wait_started()
         yield process

@@ -1,0 +1,85 @@
+"""SIGTERM, as a container runtime sends it, while requests are in flight: the API process
+stops accepting connections, finishes every request it has, shuts down its lifespan and
+exits within uvicorn's graceful period."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.api_process import ApiProcess, api_environment
+from tests.support.graphql import DEFAULT_PASSWORD, LOGIN, REGISTER
+
+IN_FLIGHT = 6
+# Hashing made slow and one at a time, so that the logins are still queued when the
+# signal comes: each takes a few hundred milliseconds, all of them a few seconds.
+SLOW_HASHING = {
+    "ARGON2_TIME_COST": "8",
+    "ARGON2_MEMORY_COST_KIB": str(64 * 1024),
+    "PASSWORD_HASH_WORKERS": "1",
+}
+EXIT_WITHIN = 40.0  # uvicorn's 30 s graceful period (api/cli.py), and some
+
+
+@pytest.fixture
+async def api(
+    database_url: str, redis_url: str, jwt_secret: str, tmp_path: Path
+) -> AsyncIterator[ApiProcess]:
+    env = api_environment(database_url, redis_url, jwt_secret, **SLOW_HASHING)
+    process = ApiProcess(tmp_path / "api.log", env)
+    try:
+        await process.start()
+        yield process
+    finally:
+        process.stop()
+
+
+async def test_sigterm_finishes_the_requests_in_flight_and_refuses_new_connections(
+    api: ApiProcess,
+) -> None:
+    credentials = {"email": "ada@example.com", "password": DEFAULT_PASSWORD}
+    async with httpx.AsyncClient(base_url=api.base_url, timeout=60) as http:
+        registered = await http.post(
+            "/graphql", json={"query": REGISTER, "variables": {"input": credentials}}
+        )
+        assert "errors" not in registered.json(), registered.json()
+
+    finished_at: list[float] = []
+
+    async def login() -> httpx.Response:
+        # A connection of its own per request, opened before the signal.
+        async with httpx.AsyncClient(base_url=api.base_url, timeout=60) as http:
+            reply = await http.post(
+                "/graphql", json={"query": LOGIN, "variables": {"input": credentials}}
+            )
+            finished_at.append(time.monotonic())
+            return reply
+
+    logins = [asyncio.create_task(login()) for _ in range(IN_FLIGHT)]
+    await asyncio.sleep(0.3)  # every request sent, most waiting for the hashing thread
+    api.terminate()
+    signalled_at = time.monotonic()
+
+    await asyncio.sleep(0.5)  # the listener closes at once
+    with pytest.raises(httpx.ConnectError):
+        async with httpx.AsyncClient(base_url=api.base_url, timeout=5) as late:
+            await late.get("/healthz")
+    replies = await asyncio.wait_for(asyncio.gather(*logins), EXIT_WITHIN)
+    code = await asyncio.to_thread(api.wait, EXIT_WITHIN)
+
+    assert [reply.status_code for reply in replies] == [200] * IN_FLIGHT
+    for reply in replies:
+        body = reply.json()
+        assert "errors" not in body, body
+        assert body["data"]["login"]["accessToken"]
+    # Hashing one at a time takes seconds: most were still in flight at the signal.
+    assert sum(at > signalled_at for at in finished_at) >= IN_FLIGHT // 2, finished_at
+    # uvicorn exits by re-raising the signal it handled, once shutdown is complete.
+    assert code in (0, -signal.SIGTERM), api.log()
+    assert "Application shutdown complete" in api.log()
