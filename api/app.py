@@ -38,13 +38,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     settings.check_deployable()
 
     # Only the app factory imports the GraphQL layer.
+    from schema.graphiql import GRAPHIQL_ASSETS_PATH, GraphiQLAssets, load_graphiql_page
     from schema.root import build_schema
-    from schema.view import (
-        GRAPHIQL_ASSETS_PATH,
-        GlassShopGraphQL,
-        GraphiQLAssets,
-        load_graphiql_page,
-    )
+    from schema.view import GlassShopGraphQL
 
     graphiql = load_graphiql_page(GRAPHIQL_DIR) if settings.graphiql_enabled else None
     graphql = GlassShopGraphQL(

@@ -19,33 +19,12 @@ one after the other, each in its own unit of work."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import functools
-import hashlib
-import json
-import math
-import os
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, cast
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
-from graphql import (
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLError,
-    InlineFragmentNode,
-    SelectionNode,
-    get_operation_ast,
-    parse,
-)
-from starlette.datastructures import Headers
+from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, Response
-from starlette.staticfiles import NotModifiedResponse, StaticFiles
+from starlette.responses import HTMLResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -64,337 +43,22 @@ from api.request_meta import RequestMeta
 from api.resources import Resources
 from api.settings import Settings
 from api.unit_of_work import UnitOfWork
+from schema.batching import count_sign_in_fields
 from schema.context import Context
+from schema.csrf import csrf_refusal, csrf_safe
 from schema.errors import format_error
-
-GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-JSON = "application/json"
-ALLOWED_METHODS = ("GET", "POST")
-DEFAULT_MAX_BODY_BYTES = 100 * 1024
-
-# Far more than any input type of the schema nests; deeper JSON only costs recursion.
-MAX_JSON_DEPTH = 64
-# Beyond this an integer does not fit an IEEE-754 double, which is all a JavaScript
-# client could have meant; it also keeps int() off its quadratic path.
-MAX_INTEGER_DIGITS = 309
-
-# json decodes an unpaired \uD800-\uDFFF escape into a lone surrogate, which is not text:
-# it cannot be encoded to UTF-8 for PostgreSQL, a log line or a response.
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-# The Content-Types a page may send cross-site without a CORS preflight (the Fetch
-# standard's CORS-safelisted ones), as in Apollo Server's CSRF prevention.
-NON_PREFLIGHTED_CONTENT_TYPES = (
-    "application/x-www-form-urlencoded",
-    "multipart/form-data",
-    "text/plain",
+from schema.graphiql import GraphiQLPage
+from schema.transport import (
+    ALLOWED_METHODS,
+    DEFAULT_MAX_BODY_BYTES,
+    JSON,
+    GraphQLSubResponse,
+    TransportError,
+    accepted_media_type,
+    decode_json_body,
+    method_not_allowed,
+    request_data,
 )
-# A MIME type essence as WHATWG's parser accepts it: token "/" token.
-_MIME_ESSENCE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_HTTP_WHITESPACE = " \t\r\n"
-
-# The root fields that sign in: a request may call at most one of them, so that no
-# request (a batch, or aliases) turns into many password guesses or token rotations.
-SIGN_IN_FIELDS = frozenset({"login", "register", "refresh"})
-
-
-class TransportError(HTTPException):
-    """The request is not a GraphQL-over-HTTP request this server accepts."""
-
-    def __init__(
-        self,
-        status_code: int,
-        reason: str,
-        headers: Mapping[str, str] | None = None,
-        *,
-        cause: AppError | None = None,
-    ) -> None:
-        super().__init__(status_code, reason)
-        self.headers = dict(headers or {})
-        # A domain error behind the refusal (RATE_LIMITED) gives the code instead.
-        self.cause = cause
-
-
-def csrf_safe(headers: Headers, preflight_headers: Iterable[str]) -> bool:
-    """Whether a browser could only have sent this request after a CORS preflight,
-    which only CORS_ORIGINS pass: Apollo Server's rule, plus a Bearer token.
-
-    - A Content-Type that is present and not one of NON_PREFLIGHTED_CONTENT_TYPES (an
-      unparseable one too: browsers preflight it). Apollo Client Web sends
-      `content-type: application/json` even on GET.
-    - Or a non-empty value for one of `preflight_headers` (CSRF_PREFLIGHT_HEADERS):
-      a page can set no such header cross-site without a preflight.
-    - Or `Authorization: Bearer ...`. Authorization is never CORS-safelisted, so a
-      page setting it cross-site is preflighted like any custom header; and a browser
-      never adds a Bearer token on its own. (It may add Basic or Negotiate credentials
-      it holds for this site, so only the Bearer scheme counts.)"""
-    content_type = headers.get("content-type")
-    if content_type is not None:
-        essence = content_type.split(";", 1)[0].strip(_HTTP_WHITESPACE).lower()
-        if not _MIME_ESSENCE.fullmatch(essence) or essence not in NON_PREFLIGHTED_CONTENT_TYPES:
-            return True
-    if any(headers.get(name) for name in preflight_headers):
-        return True
-    scheme, _, credentials = headers.get("authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and bool(credentials.strip())
-
-
-def csrf_refusal(preflight_headers: Iterable[str]) -> TransportError:
-    # Apollo Server's wording, so that clients and searches recognise it.
-    return TransportError(
-        400,
-        "This operation has been blocked as a potential Cross-Site Request Forgery "
-        "(CSRF). Please either specify a 'content-type' header (with a type that is not "
-        f"one of {', '.join(NON_PREFLIGHTED_CONTENT_TYPES)}) or provide a non-empty value "
-        f"for one of the following headers: {', '.join(preflight_headers)}",
-    )
-
-
-def count_sign_in_fields(query: str | None, operation_name: str | None, max_tokens: int) -> int:
-    """How many root fields of SIGN_IN_FIELDS the operation would run: aliases and
-    fragments (named or inline) at the root count; an unparseable document counts 0,
-    as it runs nothing."""
-    # A field is only ever selected by its name: a document without one of the names
-    # cannot select it, and need not be parsed here.
-    if not query or not any(name in query for name in SIGN_IN_FIELDS):
-        return 0
-    try:
-        document = parse(query, no_location=True, max_tokens=max_tokens)
-    except GraphQLError:
-        return 0
-    operation = get_operation_ast(document, operation_name)
-    if operation is None or operation.operation.value != "mutation":
-        return 0
-    fragments = {
-        definition.name.value: definition
-        for definition in document.definitions
-        if isinstance(definition, FragmentDefinitionNode)
-    }
-    count = 0
-    spread: set[str] = set()
-    pending: list[SelectionNode] = list(operation.selection_set.selections)
-    while pending:
-        selection = pending.pop()
-        if isinstance(selection, FieldNode):
-            count += selection.name.value in SIGN_IN_FIELDS
-        elif isinstance(selection, InlineFragmentNode):
-            pending.extend(selection.selection_set.selections)
-        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in spread:
-            # A fragment spread twice runs its fields once (they merge).
-            spread.add(selection.name.value)
-            fragment = fragments.get(selection.name.value)
-            if fragment is not None:
-                pending.extend(fragment.selection_set.selections)
-    return count
-
-
-def method_not_allowed(reason: str, allow: Iterable[str]) -> TransportError:
-    return TransportError(405, reason, {"allow": ", ".join(allow)})
-
-
-def negotiate_media_type(accept: str) -> str:
-    """application/graphql-response+json when the client prefers it, else application/json.
-
-    A missing Accept, */* or a list naming neither type is application/json: the spec's
-    legacy default, which every client understands."""
-    explicit: dict[str, float] = {}
-    wildcard = 0.0
-    for media_range in accept.split(","):
-        media_type, _, parameters = media_range.partition(";")
-        media_type = media_type.strip().lower()
-        quality = _quality(parameters)
-        if media_type in (GRAPHQL_RESPONSE_JSON, JSON):
-            explicit[media_type] = max(explicit.get(media_type, 0.0), quality)
-        elif media_type in ("*/*", "application/*"):
-            wildcard = max(wildcard, quality)
-    preferred = explicit.get(GRAPHQL_RESPONSE_JSON, 0.0)
-    if preferred > 0 and preferred >= explicit.get(JSON, wildcard):
-        return GRAPHQL_RESPONSE_JSON
-    return JSON
-
-
-def accepted_media_type(request: Request | WebSocket) -> str:
-    return negotiate_media_type(", ".join(request.headers.getlist("accept")))
-
-
-def _quality(parameters: str) -> float:
-    for parameter in parameters.split(";"):
-        name, _, value = parameter.partition("=")
-        if name.strip().lower() == "q":
-            try:
-                quality = float(value.strip())
-            except ValueError:
-                return 0.0
-            return quality if 0.0 <= quality <= 1.0 else 0.0
-    return 1.0
-
-
-class _NumberOutOfRange(ValueError):
-    pass
-
-
-def _reject_constant(name: str) -> object:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _NumberOutOfRange(text)
-    return value
-
-
-def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
-        raise _NumberOutOfRange(text)
-    return int(text)
-
-
-def _check_json_value(value: object) -> None:
-    """Refuse what json accepts but no GraphQL input can hold: deep nesting, lone surrogates."""
-    pending: list[tuple[object, int]] = [(value, 0)]
-    while pending:
-        item, depth = pending.pop()
-        if isinstance(item, str):
-            if not item.isascii() and _LONE_SURROGATE.search(item):
-                raise TransportError(400, "The request body contains an invalid \\u escape.")
-            continue
-        if not isinstance(item, dict | list):
-            continue
-        if depth >= MAX_JSON_DEPTH:
-            raise TransportError(400, "The request body nests too deeply.")
-        children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
-        pending.extend((child, depth + 1) for child in children)
-
-
-def _optional(params: Mapping[str, object], name: str, kind: type, described: str) -> Any:
-    value = params.get(name)
-    if value is not None and not isinstance(value, kind):
-        raise TransportError(400, f"The request's `{name}` must be {described} or null.")
-    return value
-
-
-def _request_data(params: Mapping[str, object]) -> GraphQLRequestData:
-    return GraphQLRequestData(
-        query=_optional(params, "query", str, "a string"),
-        variables=_optional(params, "variables", dict, "an object"),
-        operation_name=_optional(params, "operationName", str, "a string"),
-        extensions=_optional(params, "extensions", dict, "an object"),
-    )
-
-
-class GraphQLSubResponse(Response):
-    """The response resolvers add cookies to, carrying the media type the client accepts."""
-
-    def __init__(self, media_type: str) -> None:
-        super().__init__()
-        self.negotiated_media_type = media_type
-        # Strawberry's convention: no status unless a resolver sets one.
-        self.status_code = None  # type: ignore[assignment]
-        del self.headers["content-length"]
-
-
-GRAPHIQL_ASSETS_PATH = "/graphiql/assets"
-_GRAPHIQL_ASSET = re.compile(r'(?:src|href)="/graphiql/assets/([^"/]+)"')
-# The page's own inline blocks: tags with attributes (src=...) are not inline. Comments
-# go first, since one may mention a tag.
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_INLINE_BLOCK = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
-# Explicit, so the answer does not depend on the machine's mimetypes tables: browsers
-# refuse a script or a style sheet of another type under X-Content-Type-Options: nosniff.
-_ASSET_MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
-
-
-@dataclass(frozen=True)
-class GraphiQLPage:
-    """GraphiQL's page (index.html in `directory`), its policy and the assets it loads."""
-
-    directory: Path
-    html: str
-    content_security_policy: str
-    assets: frozenset[str]
-
-    @classmethod
-    def load(cls, directory: Path) -> GraphiQLPage:
-        # read_text's universal newlines give the text a browser hashes (it reads CR LF
-        # as LF too), whatever line endings the checkout has.
-        html = (directory / "index.html").read_text(encoding="utf-8")
-        inline: dict[str, list[str]] = {"script": [], "style": []}
-        for tag, body in _INLINE_BLOCK.findall(_HTML_COMMENT.sub("", html)):
-            digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
-            inline[tag].append(f"'sha256-{digest}'")
-        policy = {
-            "default-src": "'none'",
-            # The page's inline blocks by hash, not 'unsafe-inline': an injected
-            # <script> or <style> would not run. GraphiQL also adds a <style> when a
-            # dialog locks scrolling (react-remove-scroll, no way to give it a nonce);
-            # that one is refused, which costs nothing as the page never scrolls.
-            "script-src": " ".join(["'self'", *inline["script"]]),
-            "style-src": " ".join(["'self'", *inline["style"]]),
-            # Queries go to this origin; subscriptions to its WebSocket, which older
-            # browsers do not count as 'self'.
-            "connect-src": "'self' ws: wss:",
-            # graphiql.min.css embeds its fonts as data: URLs.
-            "font-src": "'self' data:",
-            "img-src": "'self' data:",
-            "base-uri": "'none'",
-            "form-action": "'none'",
-            "frame-ancestors": "'none'",
-        }
-        return cls(
-            directory=directory,
-            html=html,
-            content_security_policy="; ".join(f"{k} {v}" for k, v in policy.items()),
-            assets=frozenset(_GRAPHIQL_ASSET.findall(html)),
-        )
-
-    def render(self, root_path: str) -> str:
-        # Asset URLs are absolute paths; an app mounted under a prefix serves them there.
-        if not root_path:
-            return self.html
-        return self.html.replace(
-            f'="{GRAPHIQL_ASSETS_PATH}/', f'="{root_path.rstrip("/")}{GRAPHIQL_ASSETS_PATH}/'
-        )
-
-
-@functools.cache
-def load_graphiql_page(directory: Path) -> GraphiQLPage:
-    """Read once per process: every app built (tests build many) shares the page."""
-    return GraphiQLPage.load(directory)
-
-
-class GraphiQLAssets(StaticFiles):
-    """The files GraphiQL's page loads, and no other file of its directory: not the
-    template, which is only served by the view, with its policy."""
-
-    def __init__(self, page: GraphiQLPage) -> None:
-        super().__init__(directory=page.directory)
-        self.assets = page.assets
-
-    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
-        if path not in self.assets:
-            return "", None
-        return super().lookup_path(path)
-
-    def file_response(
-        self,
-        full_path: str | os.PathLike[str],
-        stat_result: os.stat_result,
-        scope: Scope,
-        status_code: int = 200,
-    ) -> Response:
-        response = FileResponse(
-            full_path,
-            status_code=status_code,
-            stat_result=stat_result,
-            media_type=_ASSET_MEDIA_TYPES.get(Path(full_path).suffix),
-            # Revalidate every time: the page pins each file by its integrity hash, so a
-            # stale copy kept after an update would be refused and break the page.
-            headers={"cache-control": "no-cache"},
-        )
-        if self.is_not_modified(response.headers, Headers(scope=scope)):
-            return NotModifiedResponse(response.headers)
-        return response
 
 
 class GlassShopGraphQL(GraphQL[Context, None]):
@@ -500,26 +164,7 @@ class GlassShopGraphQL(GraphQL[Context, None]):
         )
 
     def parse_json(self, data: str | bytes) -> Any:
-        try:
-            # Strictly UTF-8, as the spec requires: json.loads would guess UTF-16 or 32.
-            text = data.decode() if isinstance(data, bytes) else data
-        except UnicodeDecodeError as error:
-            raise TransportError(400, "The request body is not valid UTF-8.") from error
-        try:
-            value = json.loads(
-                text,
-                parse_constant=_reject_constant,
-                parse_float=_finite_float,
-                parse_int=_bounded_int,
-            )
-        except RecursionError as error:
-            raise TransportError(400, "The request body nests too deeply.") from error
-        except _NumberOutOfRange as error:
-            raise TransportError(400, "The request body has a number out of range.") from error
-        except ValueError as error:
-            raise TransportError(400, "The request body is not valid JSON.") from error
-        _check_json_value(value)
-        return value
+        return decode_json_body(data)
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
@@ -529,7 +174,7 @@ class GlassShopGraphQL(GraphQL[Context, None]):
             query_params: dict[str, str | None] = {
                 name: value for name, value in request.query_params.items() if value
             }
-            return _request_data(self.parse_query_params(query_params))
+            return request_data(self.parse_query_params(query_params))
         media_type, content_parameters = parse_content_type(request.content_type or "")
         charset = content_parameters.get("charset", "utf-8").lower()
         if media_type.lower() != JSON or charset not in ("utf-8", "utf8"):
@@ -539,7 +184,7 @@ class GlassShopGraphQL(GraphQL[Context, None]):
             return self._batch(params)
         if not isinstance(params, dict):
             raise TransportError(400, "The request body must be a JSON object.")
-        return _request_data(params)
+        return request_data(params)
 
     def _batch(self, operations: list[object]) -> list[GraphQLRequestData]:
         """A JSON array of operations: refused whole unless batching is on and it holds
@@ -555,7 +200,7 @@ class GlassShopGraphQL(GraphQL[Context, None]):
             )
         if not all(isinstance(operation, dict) for operation in operations):
             raise TransportError(400, "Each operation of a batch must be a JSON object.")
-        return [_request_data(cast(dict[str, object], operation)) for operation in operations]
+        return [request_data(cast(dict[str, object], operation)) for operation in operations]
 
     async def execute_operation(
         self,
