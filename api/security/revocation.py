@@ -2,11 +2,13 @@
 
 An access token names its session (the `sid` claim). PostgreSQL is the truth;
 Redis remembers "live" for a few seconds so most requests need no query. Ending a
-session deletes that key, so its access tokens stop working at once on every
-instance. If Redis loses its data the next request simply asks PostgreSQL again;
-if Redis is unreachable, every check asks PostgreSQL. If PostgreSQL must be asked and
-cannot answer (unreachable, or no answer within the check's time limit), the check
-raises ServiceUnavailable: neither "live" nor "revoked" is known."""
+session overwrites that key with "revoked" for as long as an access token lives, so
+its tokens stop working at once on every instance. "Live" is only ever written where
+no marker exists (SET NX): an instance that read the session from PostgreSQL just
+before the revocation committed cannot put "live" back over it. If Redis loses its
+data the next request simply asks PostgreSQL again; if Redis is unreachable, every
+check asks PostgreSQL. If PostgreSQL must be asked and cannot answer (unreachable,
+or no answer within the check's time limit), the check raises ServiceUnavailable: neither "live" nor "revoked" is known."""
 
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ from db.models import AuthSession
 log = logging.getLogger("glassshop.revocation")
 
 _KEY = "glassshop:live-session:{}"
+_LIVE = b"1"
+_REVOKED = b"0"
 # How stale "live" may be when a revocation could not reach Redis.
 LIVE_TTL_SECONDS = 30
 
@@ -44,16 +48,22 @@ class SessionRevocations:
         self._redis = redis
         self._sessions = sessions
         self._ttl = min(ttl_seconds, LIVE_TTL_SECONDS)
+        # A revoked session's tokens are all expired after one access-token lifetime
+        # (plus the verifier's leeway): the marker need not outlive them.
+        self._revoked_ttl = ttl_seconds + 60
         # A hung database must not hang the request's authentication either.
         self._check_timeout = check_timeout_seconds
 
     async def revoked(self, session_ids: Iterable[uuid.UUID]) -> None:
-        """Called after the revocation committed: forget that these sessions were live."""
+        """Called after the revocation committed: mark these sessions revoked."""
         ids = list(session_ids)
         if not ids:
             return
         try:
-            await self._redis.delete(*[_KEY.format(i) for i in ids])
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for session_id in ids:
+                    pipe.set(_KEY.format(session_id), _REVOKED, ex=self._revoked_ttl)
+                await pipe.execute()
         except RedisError:
             log.warning(
                 "could not clear %d session(s) in Redis; their tokens stop within %d s",
@@ -64,15 +74,20 @@ class SessionRevocations:
     async def is_revoked(self, session_id: uuid.UUID) -> bool:
         key = _KEY.format(session_id)
         try:
-            if await self._redis.exists(key):
-                return False
+            marker = await self._redis.get(key)
         except RedisError:
             return not await self._live_in_database(session_id)
+        if marker is not None:
+            return marker == _REVOKED
         live = await self._live_in_database(session_id)
         if live:
-            with contextlib.suppress(RedisError):  # the next check asks PostgreSQL again
-                await self._redis.set(key, "1", ex=self._ttl)
+            await self.remember_live(session_id)
         return not live
+
+    async def remember_live(self, session_id: uuid.UUID) -> None:
+        """Cache what PostgreSQL just said, unless a revocation has been marked since."""
+        with contextlib.suppress(RedisError):  # the next check asks PostgreSQL again
+            await self._redis.set(_KEY.format(session_id), _LIVE, ex=self._ttl, nx=True)
 
     async def _live_in_database(self, session_id: uuid.UUID) -> bool:
         try:

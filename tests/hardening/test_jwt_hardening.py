@@ -4,10 +4,12 @@ tokens stay refused."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis.asyncio import Redis
+from starlette.applications import Starlette
 
 from api.settings import Settings
 from tests.support.accounts import LOGOUT, is_signed_in, session_id_of
@@ -73,16 +75,30 @@ async def test_a_token_is_accepted_until_its_expiry_without_leeway(
     assert result.ok()["me"]["id"] == account.id
 
 
-async def test_a_revoked_session_leaves_no_live_marker_in_redis(
+async def test_a_revoked_session_replaces_its_live_marker_in_redis(
     client: GraphQLClient, account: Account, redis: Redis
 ) -> None:
     assert await is_signed_in(client, account.access_token)  # cached as live
-    live_key = f"glassshop:live-session:{session_id_of(account.access_token)}"
-    assert await redis.exists(live_key)
+    key = f"glassshop:live-session:{session_id_of(account.access_token)}"
+    assert await redis.get(key) == b"1"
 
     await client.execute(LOGOUT, {"token": account.refresh_token}, token=account.access_token)
 
-    assert not await redis.exists(live_key)
+    assert await redis.get(key) == b"0"
+    assert not await is_signed_in(client, account.access_token)
+
+
+async def test_a_live_marker_written_after_a_revocation_does_not_revive_the_session(
+    app: Starlette, client: GraphQLClient, account: Account, redis: Redis
+) -> None:
+    # An instance that read the session from PostgreSQL just before the revocation
+    # committed writes "live" only after it: that write must not take.
+    session_id = session_id_of(account.access_token)
+    await client.execute(LOGOUT, {"token": account.refresh_token}, token=account.access_token)
+
+    await app.state.resources.revocations.remember_live(uuid.UUID(session_id))
+
+    assert await redis.get(f"glassshop:live-session:{session_id}") == b"0"
     assert not await is_signed_in(client, account.access_token)
 
 
