@@ -12,10 +12,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from contextlib import aclosing
 
 from graphql import GraphQLError, VariableDefinitionNode
 from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import StreamResult
+from strawberry.types import ExecutionResult
 
 from api.errors import AppError, ServiceUnavailable, is_unavailable
 
@@ -166,6 +169,21 @@ def format_error(error: GraphQLError, request_id: str | None = None) -> GraphQLE
         exc_info=(type(cause), cause, cause.__traceback__) if cause else None,
     )
     return _with(error, INTERNAL_MESSAGE, {"code": "INTERNAL_SERVER_ERROR"})
+
+
+async def coded_stream(results: StreamResult, request_id: str | None) -> StreamResult:
+    """A subscription's events with their errors mapped like every other response's:
+    ErrorCodes wraps the operation once, not each event a subscription yields."""
+    async with aclosing(results):
+        async for result in results:
+            if isinstance(result, ExecutionResult) and result.errors:
+                result.errors = [
+                    error
+                    if (error.extensions or {}).get("code")
+                    else format_error(error, request_id)
+                    for error in result.errors
+                ]
+            yield result
 
 
 class ErrorCodes(SchemaExtension):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -15,8 +16,10 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StreamResult
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from api.settings import Settings
 from schema.accounts.email_mutations import EmailFlowMutations
@@ -26,7 +29,7 @@ from schema.accounts.types import SessionType, UserType
 from schema.audit.queries import AuditQueries
 from schema.audit.subscriptions import AuditSubscriptions
 from schema.audit.types import AuditLogType
-from schema.errors import ErrorCodes
+from schema.errors import ErrorCodes, coded_stream
 from schema.limits import cost_limit, directives_limit, document_size_limit
 from schema.node import NodeQueries
 from schema.observability import Observe
@@ -49,6 +52,28 @@ class GlassShopSchema(strawberry.Schema):
         # Expected errors (bad input, failed logins) are not server faults; ErrorCodes
         # logs the unexpected ones with their request id.
         return
+
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> StreamResult:
+        results = await super().stream(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            operation_extensions,
+            allowed_operation_types,
+        )
+        meta = getattr(getattr(context_value, "uow", None), "meta", None)
+        return coded_stream(results, getattr(meta, "request_id", None))
 
 
 def build_schema(settings: Settings | None = None) -> GlassShopSchema:

@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
+from api.errors import InvalidToken
 from schema.audit.inputs import AuditLogFilter
 from schema.audit.service import AuditFilter
 from schema.audit.types import AuditLogType
@@ -29,5 +30,15 @@ class AuditSubscriptions:
         await ctx.next_event()
         async for entry in ctx.resources.audit_feed.listen():
             if filters.matches(entry):
+                await _still_allowed(info)
                 yield AuditLogType.from_model(entry)
                 await ctx.next_event()
+
+
+async def _still_allowed(info: Info) -> None:
+    """Checked again before each entry: a subscription outlives its connect-time check,
+    and a signed-out session or a user who lost staff rights must stop receiving."""
+    session_id = info.context.identity.session_id
+    if session_id is not None and await info.context.resources.revocations.is_revoked(session_id):
+        raise InvalidToken()
+    await require_staff(info)

@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from api.settings import Settings
-from tests.support.accounts import make_staff
-from tests.support.graphql import DEFAULT_PASSWORD, REGISTER, GraphQLClient
+from tests.support.accounts import LOGOUT, forget_user, make_staff
+from tests.support.graphql import DEFAULT_PASSWORD, REGISTER, Account, GraphQLClient
 from tests.support.live_server import live_server
 
 SUBSCRIBE = """
@@ -47,10 +49,14 @@ async def http(server_url: str) -> AsyncIterator[GraphQLClient]:
         yield GraphQLClient(client)
 
 
-async def staff_token(http: GraphQLClient, engine: AsyncEngine, redis: Redis) -> str:
+async def staff_account(http: GraphQLClient, engine: AsyncEngine, redis: Redis) -> Account:
     staff = await http.register("watcher@example.com")
     await make_staff(engine, staff.id, redis)
-    return staff.access_token
+    return staff
+
+
+async def staff_token(http: GraphQLClient, engine: AsyncEngine, redis: Redis) -> str:
+    return (await staff_account(http, engine, redis)).access_token
 
 
 async def open_socket(url: str, token: str | None) -> ClientConnection:
@@ -71,6 +77,16 @@ async def subscribe(url: str, token: str, filter: dict[str, Any] | None = None) 
     # keeps the test from writing before that.
     await asyncio.sleep(0.5)
     return ws
+
+
+async def next_error_codes(ws: ClientConnection) -> list[str]:
+    """The codes of the next message's errors: the subscription's end, not an entry."""
+    message = json.loads(await asyncio.wait_for(ws.recv(), EVENT_TIMEOUT))
+    assert message["type"] in ("next", "error"), message
+    payload = message["payload"]
+    errors = payload if isinstance(payload, list) else payload.get("errors", [])
+    assert not (isinstance(payload, dict) and payload.get("data")), message
+    return [error["extensions"]["code"] for error in errors]
 
 
 async def next_entry(ws: ClientConnection) -> dict[str, Any]:
@@ -150,3 +166,33 @@ async def test_a_connection_without_staff_rights_is_refused(
         await asyncio.wait_for(ws.recv(), EVENT_TIMEOUT)
 
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def test_a_subscription_stops_delivering_once_its_session_is_signed_out(
+    server_url: str, http: GraphQLClient, engine: AsyncEngine, redis: Redis
+) -> None:
+    staff = await staff_account(http, engine, redis)
+    ws = await subscribe(server_url, staff.access_token, {"actions": ["REGISTER"]})
+    await http.execute(LOGOUT, {"token": staff.refresh_token}, token=staff.access_token)
+
+    await http.register("after-logout@example.com")
+
+    assert await next_error_codes(ws) == ["UNAUTHENTICATED"]
+    await ws.close()
+
+
+async def test_a_subscription_stops_delivering_once_its_user_is_no_longer_staff(
+    server_url: str, http: GraphQLClient, engine: AsyncEngine, redis: Redis
+) -> None:
+    staff = await staff_account(http, engine, redis)
+    ws = await subscribe(server_url, staff.access_token, {"actions": ["REGISTER"]})
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE users SET is_staff = false WHERE id = :id"), {"id": uuid.UUID(staff.id)}
+        )
+    await forget_user(redis, staff.id)
+
+    await http.register("after-demotion@example.com")
+
+    assert await next_error_codes(ws) == ["FORBIDDEN"]
+    await ws.close()
