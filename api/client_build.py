@@ -73,7 +73,7 @@ def ensure_client_built(
         return ClientBuild(built=False, reason=reason)
     npm = shutil.which("npm", path=search_path)
     assert npm is not None, "skip_reason checked"
-    with _build_lock(client_dir):
+    with client_build_lock(client_dir):
         # Another process on this checkout may have built it while this one waited.
         if has_client(settings.client_dist_dir):
             return ClientBuild(built=False, reason="built by another process")
@@ -121,10 +121,10 @@ def _npm(npm: str, args: tuple[str, ...], client_dir: Path) -> str | None:
 
 
 @contextmanager
-def _build_lock(client_dir: Path) -> Iterator[None]:
-    """One build of a checkout's client at a time, across processes. The same lock file
-    as the tests' client helper (tests/support/client_build.py), so a server started
-    during a test run does not build at the same time as the tests."""
+def client_build_lock(client_dir: Path) -> Iterator[None]:
+    """One install or build of a checkout's client at a time, across processes: the
+    tests' client helper (tests/support/client_build.py) takes it too, so a server
+    started during a test run does not build at the same time as the tests."""
     tag = hashlib.sha256(str(client_dir.resolve()).encode()).hexdigest()[:12]
     path = Path(tempfile.gettempdir()) / f"glassshop-client-{tag}.lock"
     with path.open("w") as handle:

@@ -8,7 +8,8 @@ no marker exists (SET NX): an instance that read the session from PostgreSQL jus
 before the revocation committed cannot put "live" back over it. If Redis loses its
 data the next request simply asks PostgreSQL again; if Redis is unreachable, every
 check asks PostgreSQL. If PostgreSQL must be asked and cannot answer (unreachable,
-or no answer within the check's time limit), the check raises ServiceUnavailable: neither "live" nor "revoked" is known."""
+or no answer within the check's time limit), the check raises ServiceUnavailable:
+neither "live" nor "revoked" is known."""
 
 from __future__ import annotations
 

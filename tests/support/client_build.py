@@ -7,15 +7,12 @@ hold a lock file, so two test runs on one machine never install or build at once
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import os
 import shutil
 import subprocess
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from api.client_build import client_build_lock
 
 CLIENT = Path(__file__).resolve().parents[2] / "client"
 DIST = CLIENT / "dist"
@@ -57,19 +54,6 @@ def check_npm(*args: str, timeout: int = 600) -> str:
     return output
 
 
-@contextmanager
-def client_lock() -> Iterator[None]:
-    """One installer or builder of this checkout's client at a time, across processes."""
-    tag = hashlib.sha256(str(CLIENT).encode()).hexdigest()[:12]
-    path = Path(tempfile.gettempdir()) / f"glassshop-client-{tag}.lock"
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def needs_install() -> bool:
     installed = CLIENT / "node_modules" / ".package-lock.json"
     lock = CLIENT / "package-lock.json"
@@ -77,7 +61,7 @@ def needs_install() -> bool:
 
 
 def ensure_installed() -> None:
-    with client_lock():
+    with client_build_lock(CLIENT):
         if needs_install():
             check_npm("ci", "--no-audit", "--no-fund", timeout=900)
 
@@ -102,14 +86,14 @@ def needs_build() -> bool:
 
 def build() -> str:
     """`npm run build` (type check, then the production build in client/dist)."""
-    with client_lock():
+    with client_build_lock(CLIENT):
         return check_npm("run", "build")
 
 
 def ensure_built() -> Path:
     """client/dist, built from the current sources (installing the packages first)."""
     ensure_installed()
-    with client_lock():
+    with client_build_lock(CLIENT):
         if needs_build():
             check_npm("run", "build")
     return DIST
