@@ -159,7 +159,9 @@ def _init_sentry(settings: Settings) -> None:
     sentry_sdk.init(
         dsn=settings.sentry_dsn.get_secret_value(),
         environment=settings.app_env,
-        send_default_pii=False,
+        # No PII: send_default_pii's default (False), not passed since sentry-sdk
+        # deprecated it. Its successor, data_collection, is left unset: setting it
+        # opts into collecting most categories.
         # A stack frame's variables hold what the resolver was given: passwords, tokens.
         include_local_variables=False,
         max_request_body_size="never",
