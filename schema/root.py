@@ -38,6 +38,7 @@ from schema.profiles.types import UserProfileType
 from schema.unit_of_work import CloseSession
 from schema.users.mutations import UserMutations
 from schema.users.queries import UserQueries
+from schema.validation_cache import ValidDocuments, validation_cache
 
 Query = merge_types("Query", (AccountQueries, UserQueries, AuditQueries, NodeQueries))
 Mutation = merge_types(
@@ -46,6 +47,9 @@ Mutation = merge_types(
 
 
 class GlassShopSchema(strawberry.Schema):
+    # The document texts this schema has found valid (schema/validation_cache.py).
+    valid_documents: ValidDocuments
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -79,6 +83,7 @@ class GlassShopSchema(strawberry.Schema):
 def build_schema(settings: Settings | None = None) -> GlassShopSchema:
     """The schema with the request limits and policies of `settings` (defaults without)."""
     s = settings or Settings()
+    known = ValidDocuments()
     # Factories, not instances: an extension keeps per-request state, so each
     # request gets its own.
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
@@ -92,6 +97,7 @@ def build_schema(settings: Settings | None = None) -> GlassShopSchema:
         partial(directives_limit, s.max_directives),
         partial(document_size_limit, s.max_document_chars),
         cost_limit(s.max_query_cost),
+        validation_cache(known),
     ]
     if not s.introspection_enabled:
         extensions.append(DisableIntrospection)
@@ -100,7 +106,7 @@ def build_schema(settings: Settings | None = None) -> GlassShopSchema:
         from api.telemetry import tracing_extension
 
         extensions.append(tracing_extension())
-    return GlassShopSchema(
+    built = GlassShopSchema(
         query=Query,
         mutation=Mutation,
         subscription=AuditSubscriptions,
@@ -112,6 +118,8 @@ def build_schema(settings: Settings | None = None) -> GlassShopSchema:
             batching_config={"max_operations": s.max_batch_operations} if s.batching else None
         ),
     )
+    built.valid_documents = known
+    return built
 
 
 # The SDL (schema.graphql) does not depend on settings.
