@@ -3,8 +3,9 @@
 OTEL_ENABLED=true, or an OTEL_EXPORTER_OTLP_ENDPOINT, turns on spans per GraphQL operation
 and resolver (Strawberry's OpenTelemetryExtension, wired by schema/root.py) and per SQL
 statement (opentelemetry-instrumentation-sqlalchemy on the API's engine), exported over
-OTLP/HTTP. SENTRY_DSN turns on Sentry. Their packages are the `observability` extra and
-are imported only when enabled: without them the API starts as long as both are off.
+OTLP/HTTP, under a span per HTTP request (HttpSpans). SENTRY_DSN turns on Sentry. Their
+packages are the `observability` extra and are imported only when enabled: without them
+the API starts as long as both are off.
 
 Nothing secret leaves: resolver arguments are not recorded, nor the query text (a client
 may inline a password), and SQL spans carry the statement with placeholders, never the
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.settings import Settings
 
@@ -57,6 +59,7 @@ def configure_telemetry(
         _state.provider = _tracer_provider(settings, span_exporter)
         if app is not None:
             _trace_engine_of(app)
+            app.add_middleware(HttpSpans)
         log.info("OpenTelemetry tracing on (%s)", settings.otel_endpoint or "no OTLP endpoint")
     if settings.sentry_dsn is not None:
         _init_sentry(settings)
@@ -120,6 +123,43 @@ def trace_engine(engine: AsyncEngine) -> None:
     EngineTracer(tracer, engine.sync_engine, usage)  # type: ignore[no-untyped-call]
 
 
+# Span attributes that hold the URL's query string (old and new HTTP conventions).
+_URL_ATTRIBUTES = ("http.url", "http.target", "url.full", "url.query")
+
+
+class HttpSpans:
+    """A span per HTTP request around everything else (authentication's SQL included),
+    continuing the caller's trace from its `traceparent` header: OpenTelemetry's ASGI
+    middleware, built with this process's provider when Starlette builds its middleware
+    stack at start-up. URLs are recorded without their query string: a GET may carry a
+    whole GraphQL document with its variables, and a client may have put a password in
+    one (the request is refused, but the URL would still be recorded)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+        self.app = OpenTelemetryMiddleware(
+            app,
+            tracer_provider=_state.provider,
+            exclude_spans=["receive", "send"],
+            server_request_hook=_without_query_string,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+def _without_query_string(span: Any, scope: dict[str, Any]) -> None:
+    attributes = getattr(span, "attributes", None) or {}
+    for name in _URL_ATTRIBUTES:
+        value = attributes.get(name)
+        if isinstance(value, str):
+            if name == "url.query":
+                span.set_attribute(name, "")
+            else:
+                span.set_attribute(name, value.split("?", 1)[0])
+
+
 def _tracer_provider(settings: Settings, exporter: SpanExporter | None) -> TracerProvider:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -181,6 +221,8 @@ def scrub_event(event: Any, hint: Any) -> Any:
     if isinstance(request, dict):
         request.pop("data", None)
         request.pop("cookies", None)
+        # A GET carries its GraphQL document and variables in the query string.
+        request.pop("query_string", None)
         headers = request.get("headers")
         if isinstance(headers, dict):
             request["headers"] = {

@@ -106,6 +106,46 @@ async def test_no_span_carries_a_password_or_a_token(traced: Traced) -> None:
     assert login["login"]["accessToken"] not in recorded
 
 
+def http_span(spans: tuple[ReadableSpan, ...]) -> ReadableSpan:
+    """The request's span: the one without a parent of this process."""
+    return next(span for span in spans if span.name.startswith(("POST", "GET")))
+
+
+async def test_an_operation_span_is_a_child_of_its_http_request_span(traced: Traced) -> None:
+    account = await traced.client.register("ada@example.com")
+    traced.spans.clear()
+
+    (await traced.client.execute(ME, token=account.access_token)).ok()
+
+    spans = traced.spans.get_finished_spans()
+    operation = next(span for span in spans if span.name == "GraphQL Query: Me")
+    assert operation.parent is not None
+    assert operation.parent.span_id == http_span(spans).context.span_id
+
+
+async def test_a_request_continues_the_callers_trace(traced: Traced) -> None:
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    headers = {"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"}
+
+    await traced.client.http.post("/graphql", json={"query": "{ __typename }"}, headers=headers)
+
+    assert f"{http_span(traced.spans.get_finished_spans()).context.trace_id:032x}" == trace_id
+
+
+async def test_a_request_url_is_recorded_without_its_query_string(traced: Traced) -> None:
+    # A client's mistake: a login over GET, its password in the URL (refused with 405).
+    password = "Tr0ub4dor-in-a-URL"
+    document = f'mutation {{ login(input: {{email: "a@example.com", password: "{password}"}}) }}'
+    response = await traced.client.http.get(
+        "/graphql", params={"query": document}, headers={"apollo-require-preflight": "1"}
+    )
+    assert response.status_code == 405
+
+    spans = traced.spans.get_finished_spans()
+    assert (http_span(spans).attributes or {}).get("http.url") == "https://t/graphql"
+    assert password not in attribute_values(spans)
+
+
 def test_with_tracing_and_sentry_off_the_app_is_built_without_their_packages() -> None:
     # As if the `observability` extra were not installed: importing either fails.
     probe = (
