@@ -29,6 +29,19 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
+class AccessLogWithoutQuery(logging.Filter):
+    """uvicorn's access line without the URL's query string: a GET carries a whole GraphQL
+    document and its variables there, and a client may have put a password or a token in
+    one. The path, method and status stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn's access record: (client address, method, path?query, HTTP version, status).
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (args[0], args[1], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
@@ -68,5 +81,8 @@ def configure_logging(level: str, fmt: Literal["json", "text"] = "text") -> None
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, AccessLogWithoutQuery) for f in access.filters):
+        access.addFilter(AccessLogWithoutQuery())
     for name in _QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
+from pathlib import Path
 
+import httpx
 import pytest
 
 from api.logging import JsonFormatter, RequestContextFilter, request_id_var
 from api.settings import Settings
+from tests.support.api_process import ApiProcess, api_environment
 from tests.support.graphql import LOGIN, GraphQLClient
 
 
@@ -48,3 +52,26 @@ async def test_a_failed_login_logs_neither_the_password_nor_a_token(
 
     assert all(password not in r.getMessage() for r in caplog.records)
     assert all("Bearer " not in r.getMessage() for r in caplog.records)
+
+
+async def test_the_access_log_of_a_served_api_leaves_out_the_query_string(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    # A client's mistake: a login over GET, its password in the URL (refused with 405).
+    password = "Tr0ub4dor-in-an-access-log"
+    document = f'mutation {{ login(input: {{email: "a@example.com", password: "{password}"}}) }}'
+    environment = api_environment(database_url, redis_url, secrets.token_urlsafe(48))
+    server = ApiProcess(tmp_path / "api.log", environment)
+    await server.start()
+    try:
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            response = await http.get(
+                "/graphql", params={"query": document}, headers={"apollo-require-preflight": "1"}
+            )
+        assert response.status_code == 405
+    finally:
+        server.stop()
+
+    log = server.log()
+    assert '"GET /graphql HTTP/1.1" 405' in log
+    assert password not in log
