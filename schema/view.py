@@ -217,6 +217,8 @@ class GlassShopGraphQL(GraphQL[Context, None]):
         and a database session of its own, so each commits or rolls back on its own."""
         batch = request_data if isinstance(request_data, list) else [request_data]
         settings = context.resources.settings
+        # REQUEST_TIMEOUT bounds the request, not each operation of a batch.
+        deadline = asyncio.get_running_loop().time() + settings.request_timeout_seconds
         sub_response.headers["cache-control"] = self._cache_control(request, settings)
         if len(batch) > 1:
             await self._charge_batch(request, context, len(batch))
@@ -229,7 +231,7 @@ class GlassShopGraphQL(GraphQL[Context, None]):
         if sign_ins > 1:
             raise TransportError(400, "A request may call login, register or refresh only once.")
         if not isinstance(request_data, list):
-            return await self._execute(request_adapter, context, request_data, queries[0])
+            return await self._execute(request_adapter, context, request_data, queries[0], deadline)
         if any(not query for query in queries):
             raise TransportError(400, "Every operation of a batch needs a GraphQL query.")
         results = []
@@ -237,7 +239,7 @@ class GlassShopGraphQL(GraphQL[Context, None]):
             # The first operation has the request's context; CloseSession ends each
             # one's unit of work, so every further operation gets a fresh context.
             own = context if index == 0 else await self.get_context(request, sub_response)
-            results.append(await self._execute(request_adapter, own, data, query))
+            results.append(await self._execute(request_adapter, own, data, query, deadline))
         return results
 
     async def _charge_batch(self, request: Request, context: Context, size: int) -> None:
@@ -278,16 +280,20 @@ class GlassShopGraphQL(GraphQL[Context, None]):
         context: Context,
         request_data: GraphQLRequestData,
         query: str | ExecutionResult | None,
+        deadline: float,
     ) -> ExecutionResult:
         if isinstance(query, ExecutionResult):
             return query
         method = request_adapter.method
-        settings = context.resources.settings
         # Subscriptions stream over the WebSocket only: this view has no HTTP streaming
         # transport, and executed here a subscription resolver would run as a query.
         allowed = OperationType.from_http(method) - {OperationType.SUBSCRIPTION}
+        if asyncio.get_running_loop().time() >= deadline:
+            # A batch's earlier operations used the time up; a quick operation might
+            # finish without ever giving the timeout a chance to fire.
+            return _timed_out()
         try:
-            async with asyncio.timeout(settings.request_timeout_seconds):
+            async with asyncio.timeout_at(deadline):
                 return await self.schema.execute(
                     query,
                     root_value=None,
@@ -299,9 +305,7 @@ class GlassShopGraphQL(GraphQL[Context, None]):
                 )
         except TimeoutError:
             # The unit of work rolled back when the operation was cancelled.
-            timed_out = ServiceUnavailable("The request took too long and was stopped.")
-            located = GraphQLError(timed_out.message, original_error=timed_out)
-            return ExecutionResult(data=None, errors=[format_error(located)])
+            return _timed_out()
         except MissingQueryError as error:
             raise TransportError(400, "The request has no GraphQL query.") from error
         except InvalidOperationTypeError as error:
@@ -389,6 +393,12 @@ class GlassShopGraphQL(GraphQL[Context, None]):
         )
         response.headers.raw.extend(sub_response.headers.raw)
         return response
+
+
+def _timed_out() -> ExecutionResult:
+    timed_out = ServiceUnavailable("The request took too long and was stopped.")
+    located = GraphQLError(timed_out.message, original_error=timed_out)
+    return ExecutionResult(data=None, errors=[format_error(located)])
 
 
 def _request_error(message: str) -> ExecutionResult:

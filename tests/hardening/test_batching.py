@@ -8,6 +8,7 @@ batch is refused for is refused before any of its operations runs."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -467,3 +468,23 @@ async def test_the_login_limit_counts_a_batched_login(start_app: StartApp) -> No
     assert first.json()[0]["data"]["login"]["accessToken"]
     assert second.json()[1]["data"]["login"]["accessToken"]
     assert third.json()[0]["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+async def test_the_request_timeout_bounds_the_whole_batch_not_each_operation(
+    start_app: StartApp,
+) -> None:
+    # argon2 slow enough that the login alone outlasts the timeout: the operation after
+    # it, however quick, is past the request's deadline too.
+    slow = {"argon2_time_cost": 8, "argon2_memory_cost_kib": 64 * 1024}
+    patient = await start_app(**slow)
+    hurried = await start_app(**slow, batching=True, request_timeout_seconds=0.05)
+    async with device(patient) as client:
+        await client.register("slow.batch@example.com")
+
+    async with device(hurried) as client:
+        reply = await post(client, [login("slow.batch@example.com"), {"query": "{ __typename }"}])
+    await asyncio.sleep(0.5)  # let the abandoned argon2 verification finish in its thread
+
+    assert reply.status_code == 200
+    codes = [[e["extensions"]["code"] for e in result["errors"]] for result in reply.json()]
+    assert codes == [["SERVICE_UNAVAILABLE"], ["SERVICE_UNAVAILABLE"]]
