@@ -1,62 +1,82 @@
-"""Validation once per document text.
+"""Parse and validate each document text once.
 
 Validating a document against the schema was about a quarter of the server's CPU for a
-small query like `me`; clients send the same few documents over and over. Whether a
-document is valid depends only on its text and on the schema's rules, which are fixed
-per schema (limits come from settings), so a text that passed once passes again.
+small query like `me`, and parsing it most of the rest of the pre-execution work; clients
+send the same few documents over and over. Whether a document is valid depends only on
+its text and on the schema's rules, which are fixed per schema (limits come from
+settings), so a text that passed once passes again, and its parsed document (which
+execution never changes) can serve every later request.
 
-Strawberry's own ValidationCache keys its cache on the rule classes as well, and the
-depth and alias limiters build new rule classes for every request, so it would never
-hit here. Only valid texts are remembered: an invalid one is validated (and its errors
-built) afresh each time, so no error object is ever shared between two responses."""
+Strawberry's ValidationCache keys its cache on the rule classes as well, and the depth and
+alias limiters build new rule classes for every request, so it would never hit here; its
+ParserCache parses inside the parsing hook, where a syntax error would escape as an
+exception instead of a GraphQL error. Only valid texts are remembered: an invalid one is
+parsed and validated (and its errors built) afresh each time, so no error object is ever
+shared between two responses."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator
 
+from graphql import DocumentNode
 from strawberry.extensions import SchemaExtension
 
 DEFAULT_SIZE = 512
 
 
 class ValidDocuments:
-    """The most recently used document texts that passed validation, at most `size`."""
+    """The most recently used document texts that passed validation, with their parsed
+    documents; at most `size`."""
 
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
         self.size = size
-        self._texts: OrderedDict[str, None] = OrderedDict()
+        self._documents: OrderedDict[str, DocumentNode] = OrderedDict()
 
     def __contains__(self, text: object) -> bool:
-        if not isinstance(text, str) or text not in self._texts:
-            return False
-        self._texts.move_to_end(text)
-        return True
+        return isinstance(text, str) and text in self._documents
 
     def __len__(self) -> int:
-        return len(self._texts)
+        return len(self._documents)
 
-    def add(self, text: str) -> None:
-        self._texts[text] = None
-        self._texts.move_to_end(text)
-        while len(self._texts) > self.size:
-            self._texts.popitem(last=False)
+    def get(self, text: str | None) -> DocumentNode | None:
+        if text is None or text not in self._documents:
+            return None
+        self._documents.move_to_end(text)
+        return self._documents[text]
+
+    def add(self, text: str, document: DocumentNode) -> None:
+        self._documents[text] = document
+        self._documents.move_to_end(text)
+        while len(self._documents) > self.size:
+            self._documents.popitem(last=False)
 
 
 def validation_cache(known: ValidDocuments) -> type[SchemaExtension]:
-    """An extension that skips validation for a text in `known` and adds valid ones."""
+    """An extension that takes a text in `known` as parsed and valid, and adds valid ones."""
 
     class ValidationCache(SchemaExtension):
+        remembered = False
+
+        def on_parse(self) -> Iterator[None]:
+            context = self.execution_context
+            document = known.get(context.query)
+            if document is not None and context.graphql_document is None:
+                # Strawberry does not parse a document that is already there.
+                context.graphql_document = document
+                self.remembered = True
+            yield
+
         def on_validate(self) -> Iterator[None]:
             context = self.execution_context
-            text = context.query
-            if context.pre_execution_errors is None and text in known:
+            if self.remembered and context.pre_execution_errors is None:
                 # Strawberry skips its validation when the errors are already known.
                 context.pre_execution_errors = []
                 yield
                 return
             yield
-            if text is not None and context.pre_execution_errors == []:
-                known.add(text)
+            text, document = context.query, context.graphql_document
+            if text is not None and document is not None and context.pre_execution_errors == []:
+                known.add(text, document)
 
     return ValidationCache

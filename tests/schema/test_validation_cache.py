@@ -1,8 +1,10 @@
-"""A document text validated once is not validated again; nothing that depends on more
-than the text (variables, cost) is skipped, and invalid documents are never remembered."""
+"""A document text parsed and validated once is not parsed or validated again; nothing
+that depends on more than the text (variables, cost) is skipped, and invalid documents
+are never remembered."""
 
 from __future__ import annotations
 
+from graphql import parse
 from starlette.applications import Starlette
 from starlette.routing import Route
 
@@ -61,12 +63,31 @@ async def test_a_remembered_document_is_still_costed_with_each_requests_variable
 
 def test_the_least_recently_used_text_is_forgotten_first() -> None:
     known = ValidDocuments(size=2)
-    known.add("query A { me { id } }")
-    known.add("query B { me { id } }")
-    assert "query A { me { id } }" in known  # used: B is now the oldest
+    for text in ("query A { me { id } }", "query B { me { id } }"):
+        known.add(text, parse(text))
+    assert known.get("query A { me { id } }")  # used: B is now the oldest
 
-    known.add("query C { me { id } }")
+    known.add("query C { me { id } }", parse("query C { me { id } }"))
 
     assert "query B { me { id } }" not in known
     assert "query A { me { id } }" in known and "query C { me { id } }" in known
     assert len(known) == 2
+
+
+async def test_a_remembered_document_answers_as_it_did_the_first_time(
+    app: Starlette, client: GraphQLClient
+) -> None:
+    account = await client.register("ada@example.com")
+    first = await client.execute(ME, token=account.access_token)
+    assert ME in schema_of(app).valid_documents
+
+    again = await client.execute(ME, token=account.access_token)
+
+    assert again.ok() == first.ok() == {"me": {"id": account.id, "email": account.email}}
+
+
+async def test_a_syntax_error_is_refused_every_time(client: GraphQLClient) -> None:
+    for _ in range(2):
+        result = await client.execute("query { me { id }")
+        assert result.error_codes == ["GRAPHQL_VALIDATION_FAILED"]
+        assert "Syntax Error" in result.errors[0]["message"]
