@@ -140,3 +140,29 @@ async def test_a_forgotten_password_is_reset_from_the_emailed_link(
     await sign_in.sign_in(EMAIL, PASSWORD)
     await ProfilePage(page).expect_loaded()
     await app.expect_signed_in_as(EMAIL)
+
+
+async def test_signing_out_in_one_tab_signs_out_the_others_and_signing_in_signs_them_in(
+    context: BrowserContext, api: GraphQLClient, shots: Screenshots
+) -> None:
+    await api.register(EMAIL, PASSWORD)
+    first, second = await context.new_page(), await context.new_page()
+    await SignInPage(first).open()
+    await SignInPage(first).sign_in(EMAIL, PASSWORD)
+    await ProfilePage(first).expect_loaded()
+    await second.goto("/profile")  # the shared refresh cookie signs this tab in
+    await ProfilePage(second).expect_loaded()
+    await App(second).expect_signed_in_as(EMAIL)
+
+    await App(first).sign_out()
+
+    # Without a reload: the other tab heard it and left the signed-in page.
+    await App(second).expect_signed_out()
+    await expect(second).to_have_url(re.compile(r"/sign-in$"))
+    await expect(second.get_by_role("status")).to_have_text("You signed out in another tab.")
+    await shots.take(second, "01-other-tab-signed-out")
+
+    await SignInPage(first).sign_in(EMAIL, PASSWORD)
+
+    await App(second).expect_signed_in_as(EMAIL)
+    await shots.take(second, "02-other-tab-signed-in")
