@@ -12,7 +12,7 @@ import pytest
 
 from api.logging import JsonFormatter, RequestContextFilter, request_id_var
 from api.settings import Settings
-from tests.support.api_process import ApiProcess, api_environment
+from tests.support.api_process import api_environment, running_api
 from tests.support.graphql import LOGIN, GraphQLClient
 
 
@@ -61,16 +61,14 @@ async def test_the_access_log_of_a_served_api_leaves_out_the_query_string(
     password = "Tr0ub4dor-in-an-access-log"
     document = f'mutation {{ login(input: {{email: "a@example.com", password: "{password}"}}) }}'
     environment = api_environment(database_url, redis_url, secrets.token_urlsafe(48))
-    server = ApiProcess(tmp_path / "api.log", environment)
-    await server.start()
-    try:
-        async with httpx.AsyncClient(base_url=server.base_url) as http:
-            response = await http.get(
-                "/graphql", params={"query": document}, headers={"apollo-require-preflight": "1"}
-            )
-        assert response.status_code == 405
-    finally:
-        server.stop()
+    async with (
+        running_api(tmp_path / "api.log", environment) as server,
+        httpx.AsyncClient(base_url=server.base_url) as http,
+    ):
+        response = await http.get(
+            "/graphql", params={"query": document}, headers={"apollo-require-preflight": "1"}
+        )
+    assert response.status_code == 405
 
     log = server.log()
     assert '"GET /graphql HTTP/1.1" 405' in log

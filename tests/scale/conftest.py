@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
 
-from tests.support.api_process import ApiProcess, api_environment
+from tests.support.api_process import ApiProcess, api_environment, running_api
 from tests.support.smtp import SmtpServer, smtp_server
 from tests.support.worker import WorkerProcess, worker_environment
 
@@ -51,32 +52,24 @@ def _instance(
     redis_url: str,
     jwt_secret: str,
     tmp_path_factory: pytest.TempPathFactory,
-) -> ApiProcess:
+) -> AbstractAsyncContextManager[ApiProcess]:
     env = api_environment(
         database_url, redis_url, jwt_secret, RATE_LIMIT_LOGIN_IP=f"{LOGIN_LIMIT}/60"
     )
-    return ApiProcess(tmp_path_factory.mktemp(name) / "api.log", env)
+    return running_api(tmp_path_factory.mktemp(name) / "api.log", env)
 
 
 @pytest.fixture(scope="module")
 async def instance_a(
     database_url: str, redis_url: str, jwt_secret: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ApiProcess]:
-    process = _instance("api-a", database_url, redis_url, jwt_secret, tmp_path_factory)
-    try:
-        await process.start()
-        yield process
-    finally:
-        process.stop()
+    async with _instance("api-a", database_url, redis_url, jwt_secret, tmp_path_factory) as api:
+        yield api
 
 
 @pytest.fixture(scope="module")
 async def instance_b(
     database_url: str, redis_url: str, jwt_secret: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ApiProcess]:
-    process = _instance("api-b", database_url, redis_url, jwt_secret, tmp_path_factory)
-    try:
-        await process.start()
-        yield process
-    finally:
-        process.stop()
+    async with _instance("api-b", database_url, redis_url, jwt_secret, tmp_path_factory) as api:
+        yield api

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.api_process import ApiProcess, api_environment
+from tests.support.api_process import ApiProcess, api_environment, running_api
 from tests.support.graphql import DEFAULT_PASSWORD, LOGIN, REGISTER
 
 IN_FLIGHT = 6
@@ -32,12 +32,8 @@ async def api(
     database_url: str, redis_url: str, jwt_secret: str, tmp_path: Path
 ) -> AsyncIterator[ApiProcess]:
     env = api_environment(database_url, redis_url, jwt_secret, **SLOW_HASHING)
-    process = ApiProcess(tmp_path / "api.log", env)
-    try:
-        await process.start()
+    async with running_api(tmp_path / "api.log", env) as process:
         yield process
-    finally:
-        process.stop()
 
 
 async def test_sigterm_finishes_the_requests_in_flight_and_refuses_new_connections(

@@ -11,6 +11,8 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -127,6 +129,17 @@ class ApiProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=10)
+
+
+@asynccontextmanager
+async def running_api(log_path: Path, environment: dict[str, str]) -> AsyncIterator[ApiProcess]:
+    """An ApiProcess, started (healthy) on entry and stopped on exit."""
+    process = ApiProcess(log_path, environment)
+    try:
+        await process.start()
+        yield process
+    finally:
+        process.stop()
 
 
 class _PortTaken(Exception):
