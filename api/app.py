@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -15,22 +14,15 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api.auth import TokenAuthBackend
-from api.client_app import ClientApp, has_client
-from api.health import healthz, readyz
-from api.metrics import metrics_endpoint
-from api.middleware import (
-    RequestBudgetMiddleware,
-    RequestIdMiddleware,
-    SecurityHeadersMiddleware,
-)
+from api.http.auth import TokenAuthBackend
+from api.http.health import healthz, readyz
+from api.http.metrics_endpoint import metrics_endpoint
+from api.http.middleware import RequestIdMiddleware, SecurityHeadersMiddleware
+from api.http.spa import ClientApp, has_client
 from api.resources import build_resources, resolve_database_url
 from api.settings import Settings, get_settings
 
 log = logging.getLogger("glassshop")
-
-# GraphiQL's page and the files it loads, vendored (see its README.md) so it needs no CDN.
-GRAPHIQL_DIR = Path(__file__).resolve().parent / "static" / "graphiql"
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> Starlette:
@@ -38,9 +30,15 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     settings.check_deployable()
 
     # Only the app factory imports the GraphQL layer.
-    from schema.graphiql import GRAPHIQL_ASSETS_PATH, GraphiQLAssets, load_graphiql_page
+    from api.http.graphql.graphiql import (
+        GRAPHIQL_ASSETS_PATH,
+        GRAPHIQL_DIR,
+        GraphiQLAssets,
+        load_graphiql_page,
+    )
+    from api.http.graphql.request_budget import RequestBudgetMiddleware
+    from api.http.graphql.view import GlassShopGraphQL
     from schema.root import build_schema
-    from schema.view import GlassShopGraphQL
 
     graphiql = load_graphiql_page(GRAPHIQL_DIR) if settings.graphiql_enabled else None
     graphql = GlassShopGraphQL(
@@ -58,7 +56,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         worker = None
         if settings.redis_url is None:
             # Embedded defaults: no shared broker, so this process runs the jobs itself.
-            from api.worker import EmbeddedWorker
+            from api.jobs.worker import EmbeddedWorker
 
             worker = EmbeddedWorker(settings, url, resources.jobs)
             await asyncio.to_thread(worker.start)
@@ -118,7 +116,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         )
     application = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     # Tracing and error reporting, only where their settings turn them on.
-    from api.telemetry import configure_telemetry
+    from api.infra.telemetry import configure_telemetry
 
     configure_telemetry(settings, application)
     return application

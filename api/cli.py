@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from api.errors import AppError, BadUserInput
-from api.logging import configure_logging
+from api.infra.logging import configure_logging
 from api.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 
 log = logging.getLogger("glassshop.cli")
@@ -35,8 +35,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
-    from api.client_build import ensure_client_built
-    from api.migrations import upgrade_to_head
+    from api.dev.client_build import ensure_client_built
+    from db.upgrade import upgrade_to_head
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_output)
@@ -64,7 +64,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from api.migrations import upgrade_to_head
+    from db.upgrade import upgrade_to_head
 
     upgrade_to_head(_database_url(_settings()))
     return 0
@@ -80,14 +80,14 @@ def _read_password() -> str:
 
 
 async def _create_staff(settings: Settings, url: str, email: str, password: str) -> str:
-    from api.request_meta import RequestMeta
+    from api.identity import RequestMeta
     from api.resources import build_resources
     from api.unit_of_work import UnitOfWork
     from schema.accounts.service import create_staff
 
     resources = build_resources(settings, url)
     uow = UnitOfWork(
-        resources.sessions,
+        resources.database,
         RequestMeta(None, "glassshop-cli", None),
         publish_audit=resources.audit_feed.publish,
     )
@@ -165,7 +165,7 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from api.worker import run_worker
+    from api.jobs.worker import run_worker
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_output)

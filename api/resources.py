@@ -10,17 +10,17 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.audit_feed import AuditFeed
-from api.cache import RecordCache
-from api.jobs import Jobs, create_jobs
-from api.metrics import Metrics
-from api.persisted_queries import PersistedQueries
-from api.rate_limit import RateLimiter, Rules
-from api.security.passwords import PasswordHashing
-from api.security.revocation import SessionRevocations
-from api.security.tokens import TokenCodec
+from api.infra.audit_feed import AuditFeed
+from api.infra.cache import RecordCache
+from api.infra.metrics import Metrics
+from api.infra.passwords import PasswordHashing
+from api.infra.persisted_queries import PersistedQueries
+from api.infra.rate_limit import RateLimiter, Rules
+from api.infra.revocation import SessionRevocations
+from api.infra.tokens import TokenCodec
+from api.jobs.runner import Jobs, create_jobs
 from api.settings import Settings
-from db.session import create_engine, create_session_factory
+from db.engine import create_db_factory, create_engine
 
 log = logging.getLogger("glassshop")
 
@@ -29,7 +29,7 @@ log = logging.getLogger("glassshop")
 class Resources:
     settings: Settings
     engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
+    database: async_sessionmaker[AsyncSession]
     redis: Redis
     hashing: PasswordHashing
     tokens: TokenCodec
@@ -37,7 +37,7 @@ class Resources:
     cache: RecordCache
     jobs: Jobs
     audit_feed: AuditFeed
-    limits: RateLimiter
+    rate_limiter: RateLimiter
     persisted_queries: PersistedQueries
     metrics: Metrics
 
@@ -53,7 +53,7 @@ def resolve_database_url(settings: Settings) -> str:
         return settings.database_url
     if settings.is_production:  # check_deployable already refuses this; keep it impossible
         raise RuntimeError("production needs DATABASE_URL")
-    from api.embedded import ensure_embedded_postgres
+    from api.dev.embedded import ensure_embedded_postgres
 
     return ensure_embedded_postgres(settings.data_dir / "postgres")
 
@@ -84,11 +84,11 @@ def build_resources(settings: Settings, database_url: str) -> Resources:
         statement_timeout_ms=settings.db_statement_timeout_ms,
     )
     redis = create_redis(settings)
-    sessions = create_session_factory(engine)
+    database = create_db_factory(engine)
     resources = Resources(
         settings=settings,
         engine=engine,
-        sessions=sessions,
+        database=database,
         redis=redis,
         hashing=PasswordHashing(
             time_cost=settings.argon2_time_cost,
@@ -104,7 +104,7 @@ def build_resources(settings: Settings, database_url: str) -> Resources:
         ),
         revocations=SessionRevocations(
             redis,
-            sessions,
+            database,
             ttl_seconds=settings.access_token_ttl_seconds,
             check_timeout_seconds=settings.request_timeout_seconds,
         ),
@@ -116,8 +116,10 @@ def build_resources(settings: Settings, database_url: str) -> Resources:
             ttl_seconds=settings.persisted_query_ttl_seconds,
             max_chars=settings.max_document_chars,
         ),
-        limits=RateLimiter(redis, Rules.from_settings(settings), enabled=settings.rate_limits),
+        rate_limiter=RateLimiter(
+            redis, Rules.from_settings(settings), enabled=settings.rate_limits
+        ),
         metrics=Metrics(),
     )
-    resources.metrics.watch(resources)
+    resources.metrics.watch(resources, resources.jobs.metrics)
     return resources

@@ -177,7 +177,7 @@ class Settings(BaseSettings):
     introspection: bool | None = Field(None, validation_alias="INTROSPECTION")
     field_suggestions: bool | None = Field(None, validation_alias="FIELD_SUGGESTIONS")
 
-    # --- CSRF preflight and batching (schema/view.py) ---
+    # --- CSRF preflight and batching (api/http/graphql/view.py) ---
     # A GET runs only when a browser could not have sent it cross-site without a CORS
     # preflight: a non-simple Content-Type, or a non-empty value for one of these headers.
     csrf_prevention: bool = Field(True, validation_alias="CSRF_PREVENTION")
@@ -214,7 +214,7 @@ class Settings(BaseSettings):
     # None: JSON lines in production, plain text elsewhere.
     log_format: Literal["json", "text"] | None = Field(None, validation_alias="LOG_FORMAT")
 
-    # --- Worker metrics, tracing and error reporting (api/metrics.py, api/telemetry.py) ---
+    # --- Worker metrics, tracing and error reporting (api/infra/metrics.py, telemetry.py) ---
     # `glassshop worker` serves its own Prometheus metrics on this port (off when unset).
     worker_metrics_port: int | None = Field(
         None, ge=1, le=65535, validation_alias="WORKER_METRICS_PORT"

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.errors import AppError
-from api.request_meta import RequestMeta
+from api.identity import RequestMeta
 
 log = logging.getLogger("glassshop.uow")
 
@@ -25,12 +25,12 @@ PublishAudit = Callable[[list[Any]], Awaitable[None]]
 class UnitOfWork:
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        database: async_sessionmaker[AsyncSession],
         meta: RequestMeta,
         *,
         publish_audit: PublishAudit | None = None,
     ) -> None:
-        self._sessions = sessions
+        self._database = database
         self.meta = meta
         self._publish_audit = publish_audit
         # Audit rows written in the current transaction, published once it commits.
@@ -46,7 +46,7 @@ class UnitOfWork:
             if self._closed:
                 # A resolver abandoned by the executor (a sibling failed) must not reopen it.
                 raise RuntimeError("the request's database session is closed")
-            self._db = self._sessions()
+            self._db = self._database()
         return self._db
 
     def after_commit(self, callback: AfterCommit) -> None:

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from api.auth import Identity
+from api.identity import Identity
 from api.resources import Resources
 from api.unit_of_work import UnitOfWork
 from schema.loaders import Loaders

@@ -1,6 +1,6 @@
 """Per-request dataloaders: results in key order, one SQL query per batch.
 
-Users and profiles read through the Redis cache (api/cache.py) inside the batch
+Users and profiles read through the Redis cache (api/infra/cache.py) inside the batch
 function, since Strawberry's own loader cache only lives for one request: MGET the
 keys, load the misses in one query, write them back."""
 
@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
 
-from api.cache import PROFILE, USER, RecordCache
+from api.infra.cache import PROFILE, USER, RecordCache
 from db.models import AuditLog, User, UserProfile
 from schema.audit.service import audit_counts_by_user, first_audit_entries_by_user
 from schema.records import ProfileRecord, UserRecord

@@ -1,4 +1,4 @@
-"""Per-operation log context and metrics (see api/logging.py and api/metrics.py)."""
+"""Per-operation log context and metrics (see api/infra/logging.py and api/infra/metrics.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from graphql import FieldNode, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
-from api.logging import operation_var, user_id_var
+from api.infra.logging import operation_var, user_id_var
 
 
 class Observe(SchemaExtension):

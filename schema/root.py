@@ -30,12 +30,12 @@ from schema.audit.queries import AuditQueries
 from schema.audit.subscriptions import AuditSubscriptions
 from schema.audit.types import AuditLogType
 from schema.errors import ErrorCodes, coded_stream
-from schema.limits import cost_limit, directives_limit, document_size_limit
 from schema.node import NodeQueries
 from schema.observability import Observe
+from schema.operation_scope import CloseUnitOfWork
 from schema.profiles.mutations import ProfileMutations
 from schema.profiles.types import UserProfileType
-from schema.unit_of_work import CloseSession
+from schema.query_limits import cost_limit, directives_limit, document_size_limit
 from schema.users.mutations import UserMutations
 from schema.users.queries import UserQueries
 from schema.validation_cache import ValidDocuments, validation_cache
@@ -89,7 +89,7 @@ def build_schema(settings: Settings | None = None) -> GlassShopSchema:
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         # First in, last out: it sees the errors after ErrorCodes has mapped them.
         Observe,
-        CloseSession,
+        CloseUnitOfWork,
         partial(ErrorCodes, hide_suggestions=not s.suggestions_enabled),
         partial(MaxTokensLimiter, max_token_count=s.max_tokens),
         partial(QueryDepthLimiter, max_depth=s.max_query_depth),
@@ -102,8 +102,8 @@ def build_schema(settings: Settings | None = None) -> GlassShopSchema:
     if not s.introspection_enabled:
         extensions.append(DisableIntrospection)
     if s.tracing_enabled:
-        # Spans per operation and resolver (api/telemetry.py, the `observability` extra).
-        from api.telemetry import tracing_extension
+        # Spans per operation and resolver (api/infra/telemetry.py, the `observability` extra).
+        from api.infra.telemetry import tracing_extension
 
         extensions.append(tracing_extension())
     built = GlassShopSchema(
@@ -113,7 +113,7 @@ def build_schema(settings: Settings | None = None) -> GlassShopSchema:
         # Node implementations reached only through Query.node.
         types=[UserType, UserProfileType, AuditLogType, SessionType],
         extensions=extensions,
-        # Strawberry's batching switch; schema/view.py runs the operations one by one.
+        # Strawberry's batching switch; api/http/graphql/view.py runs the operations one by one.
         config=StrawberryConfig(
             batching_config={"max_operations": s.max_batch_operations} if s.batching else None
         ),

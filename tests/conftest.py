@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
 
 from api.app import create_app
-from api.migrations import upgrade_to_head
 from api.settings import Settings
+from db.upgrade import upgrade_to_head
 from tests.support.graphql import GraphQLClient
 from tests.support.services import find_or_start_postgres, find_or_start_redis, recreate_database
 

@@ -24,7 +24,12 @@ function files(dir) {
 try {
   const run = spawnSync(
     process.execPath,
-    [join(root, "node_modules", "@graphql-codegen", "cli", "esm", "bin.js"), "--config", "codegen.ts", "--silent"],
+    [
+      join(root, "node_modules", "@graphql-codegen", "cli", "esm", "bin.js"),
+      "--config",
+      "codegen.ts",
+      "--silent",
+    ],
     { cwd: root, env: { ...process.env, CODEGEN_OUT_DIR: `${fresh}/` }, stdio: "inherit" },
   );
   if (run.status !== 0) {
@@ -37,7 +42,9 @@ try {
   for (const name of new Set([...expected, ...actual])) {
     if (!expected.includes(name)) problems.push(`src/gql/${name} should not exist`);
     else if (!actual.includes(name)) problems.push(`src/gql/${name} is missing`);
-    else if (readFileSync(join(fresh, name), "utf8") !== readFileSync(join(committed, name), "utf8"))
+    else if (
+      readFileSync(join(fresh, name), "utf8") !== readFileSync(join(committed, name), "utf8")
+    )
       problems.push(`src/gql/${name} is out of date`);
   }
   if (problems.length) {

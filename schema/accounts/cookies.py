@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from api.auth import Identity
 from api.errors import Forbidden
+from api.identity import Identity
 from schema.accounts.sessions import IssuedTokens
 from schema.accounts.types import AuthPayload, UserType
 from schema.context import Context

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from api.cache import forget_user_after_commit
 from api.errors import BadUserInput
-from api.outbox import enqueue
+from api.infra.cache import forget_user_after_commit
+from api.jobs.outbox import enqueue
 from api.resources import Resources
 from api.unit_of_work import UnitOfWork
 from db.models import User
@@ -20,7 +20,7 @@ _DEAD_LINK = "This link is invalid, used or expired; ask for a new one."
 
 
 async def request_verification(uow: UnitOfWork, resources: Resources, user_id: uuid.UUID) -> None:
-    await resources.limits.hit(resources.limits.rules.verification_user, str(user_id))
+    await resources.rate_limiter.hit(resources.rate_limiter.rules.verification_user, str(user_id))
     enqueue(uow, resources.jobs, tasks.VERIFICATION, {"user_id": str(user_id)})
 
 
@@ -28,9 +28,9 @@ async def request_password_reset(uow: UnitOfWork, resources: Resources, email: s
     """The same work whether or not the account exists: the worker finds out, and the
     answer and its timing tell the requester nothing."""
     normalized = v.normalize_email(email)[:254]
-    limits = resources.limits
-    await limits.hit(limits.rules.password_reset_ip, uow.meta.ip_address or "unknown")
-    await limits.hit(limits.rules.password_reset_email, normalized)
+    limiter = resources.rate_limiter
+    await limiter.hit(limiter.rules.password_reset_ip, uow.meta.ip_address or "unknown")
+    await limiter.hit(limiter.rules.password_reset_email, normalized)
     enqueue(uow, resources.jobs, tasks.PASSWORD_RESET, {"email": normalized})
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
-from api.security.tokens import hash_refresh_token
+from api.infra.tokens import hash_refresh_token
 from api.unit_of_work import UnitOfWork
 from db.models import EmailToken
 

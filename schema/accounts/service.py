@@ -11,9 +11,9 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from api.cache import forget_user_after_commit
 from api.errors import BadUserInput, EmailTaken, InvalidCredentials, NotFound, UsernameTaken
-from api.outbox import enqueue
+from api.infra.cache import forget_user_after_commit
+from api.jobs.outbox import enqueue
 from api.resources import Resources
 from api.unit_of_work import UnitOfWork
 from db.models import User, UserProfile
@@ -78,9 +78,10 @@ def _validate_registration(data: Registration, resources: Resources) -> tuple[st
     return email, errors
 
 
-async def register(uow: UnitOfWork, resources: Resources, data: Registration) -> IssuedTokens:
-    limits = resources.limits
-    await limits.hit(limits.rules.register_ip, uow.meta.ip_address or "unknown")
+async def _create_account(
+    uow: UnitOfWork, resources: Resources, data: Registration, *, is_staff: bool = False
+) -> User:
+    """Validate, then insert the user and an empty profile, with its REGISTER audit row."""
     email, errors = _validate_registration(data, resources)
     if errors:
         raise BadUserInput(errors)
@@ -95,6 +96,7 @@ async def register(uow: UnitOfWork, resources: Resources, data: Registration) ->
         password_hash=password_hash,
         first_name=(data.first_name or "").strip(),
         last_name=(data.last_name or "").strip(),
+        is_staff=is_staff,
     )
     uow.db.add(user)
     uow.db.add(UserProfile(user_id=user.id))
@@ -103,25 +105,35 @@ async def register(uow: UnitOfWork, resources: Resources, data: Registration) ->
         await uow.db.flush()
     except IntegrityError as exc:
         raise (UsernameTaken() if "username" in str(exc.orig) else EmailTaken()) from None
+    changes: dict[str, object] = {"email": email, "username": user.username}
+    if is_staff:
+        changes["isStaff"] = True
     record(
         uow,
         AuditAction.REGISTER,
         user_id=user.id,
         model_name="User",
         object_id=user.id,
-        changes={"email": email, "username": user.username},
+        changes=changes,
     )
+    return user
+
+
+async def register(uow: UnitOfWork, resources: Resources, data: Registration) -> IssuedTokens:
+    limiter = resources.rate_limiter
+    await limiter.hit(limiter.rules.register_ip, uow.meta.ip_address or "unknown")
+    user = await _create_account(uow, resources, data)
     enqueue(uow, resources.jobs, tasks.WELCOME, {"user_id": str(user.id)})
     return start_session(uow, resources, user)
 
 
 async def login(uow: UnitOfWork, resources: Resources, email: str, password: str) -> IssuedTokens:
-    limits, rules = resources.limits, resources.limits.rules
+    limiter, rules = resources.rate_limiter, resources.rate_limiter.rules
     account = v.normalize_email(email)[:254]
-    await limits.hit(rules.login_ip, uow.meta.ip_address or "unknown")
+    await limiter.hit(rules.login_ip, uow.meta.ip_address or "unknown")
     # Per account, whichever IPs the guesses come from; unknown emails alike, so a
     # lockout says nothing about whether the account exists.
-    await limits.check_lock("login", account)
+    await limiter.check_lock("login", account)
     user = await find_active_by_email(uow, email)
     # Always verify (against a dummy hash for an unknown email) so both cost the same.
     ok = await resources.hashing.verify(user.password_hash if user else None, password)
@@ -134,12 +146,12 @@ async def login(uow: UnitOfWork, resources: Resources, email: str, password: str
             object_id=user.id if user else None,
             changes={} if user else {"email": account},
         )
-        failures = await limits.add(rules.login_failures, account)
+        failures = await limiter.add(rules.login_failures, account)
         delay = rules.lockout_seconds(failures)
         if delay:
-            await limits.lock("login", account, delay)
+            await limiter.lock("login", account, delay)
         raise InvalidCredentials(keep_changes=True)
-    await limits.reset(rules.login_failures, account)
+    await limiter.reset(rules.login_failures, account)
     if resources.hashing.needs_rehash(user.password_hash):
         user.password_hash = await resources.hashing.hash(password)
     user.last_login = datetime.now(UTC)
@@ -185,29 +197,4 @@ async def change_password(
 
 async def create_staff(uow: UnitOfWork, resources: Resources, email: str, password: str) -> User:
     """A staff account for the operator's CLI; there are no default accounts."""
-    normalized = v.normalize_email(email)
-    errors: v.FieldErrors = {}
-    v.add(errors, "email", v.email_problems(normalized, resources.settings))
-    v.add(errors, "password", v.new_password_problems(password, resources.settings))
-    if errors:
-        raise BadUserInput(errors)
-    if await _email_exists(uow, normalized):
-        raise EmailTaken()
-    user = User(
-        email=normalized,
-        username=await _available_username(uow, normalized),
-        password_hash=await resources.hashing.hash(password),
-        is_staff=True,
-    )
-    uow.db.add(user)
-    uow.db.add(UserProfile(user_id=user.id))
-    await uow.db.flush()
-    record(
-        uow,
-        AuditAction.REGISTER,
-        user_id=user.id,
-        model_name="User",
-        object_id=user.id,
-        changes={"email": normalized, "isStaff": True},
-    )
-    return user
+    return await _create_account(uow, resources, Registration(email, password), is_staff=True)

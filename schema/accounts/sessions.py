@@ -15,8 +15,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.errors import Forbidden, InvalidRefreshToken, NotFound
+from api.infra.tokens import IssuedAccessToken, hash_refresh_token, new_refresh_token
 from api.resources import Resources
-from api.security.tokens import IssuedAccessToken, hash_refresh_token, new_refresh_token
 from api.unit_of_work import UnitOfWork
 from db.models import AuthSession, RefreshToken, User
 from schema.audit.service import AuditAction, record
@@ -36,9 +36,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _add_refresh_token(
-    db: AsyncSession, resources: Resources, session: AuthSession, now: datetime
-) -> tuple[str, datetime]:
+def _issue_tokens(
+    db: AsyncSession, resources: Resources, user: User, session: AuthSession, now: datetime
+) -> IssuedTokens:
+    """A new refresh token in the session's family, and an access token naming it."""
     token = new_refresh_token()
     expires = now + timedelta(seconds=resources.settings.refresh_token_ttl_seconds)
     db.add(
@@ -47,7 +48,13 @@ def _add_refresh_token(
         )
     )
     session.expires_at = max(session.expires_at, expires)
-    return token, expires
+    return IssuedTokens(
+        user=user,
+        session_id=session.id,
+        access=resources.tokens.issue_access(user.id, session.id, now),
+        refresh_token=token,
+        refresh_expires_at=expires,
+    )
 
 
 def start_session(uow: UnitOfWork, resources: Resources, user: User) -> IssuedTokens:
@@ -61,14 +68,7 @@ def start_session(uow: UnitOfWork, resources: Resources, user: User) -> IssuedTo
         expires_at=now,
     )
     db.add(session)
-    token, expires = _add_refresh_token(db, resources, session, now)
-    return IssuedTokens(
-        user=user,
-        session_id=session.id,
-        access=resources.tokens.issue_access(user.id, session.id, now),
-        refresh_token=token,
-        refresh_expires_at=expires,
-    )
+    return _issue_tokens(db, resources, user, session, now)
 
 
 async def _find_token(db: AsyncSession, raw: str) -> tuple[RefreshToken, AuthSession] | None:
@@ -93,7 +93,7 @@ async def rotate(uow: UnitOfWork, resources: Resources, raw_token: str) -> Issue
     if found is None:
         raise InvalidRefreshToken()
     token, session = found
-    await resources.limits.hit(resources.limits.rules.refresh_session, str(session.id))
+    await resources.rate_limiter.hit(resources.rate_limiter.rules.refresh_session, str(session.id))
     if session.revoked_at is not None or token.expires_at <= now or session.deleted_at is not None:
         raise InvalidRefreshToken()
     user = await db.get(User, session.user_id)
@@ -120,7 +120,6 @@ async def rotate(uow: UnitOfWork, resources: Resources, raw_token: str) -> Issue
     session.last_used_at = now
     session.ip_address = meta.ip_address
     session.user_agent = meta.user_agent or session.user_agent
-    new_token, expires = _add_refresh_token(db, resources, session, now)
     record(
         uow,
         AuditAction.TOKEN_REFRESH,
@@ -128,13 +127,7 @@ async def rotate(uow: UnitOfWork, resources: Resources, raw_token: str) -> Issue
         model_name="Session",
         object_id=session.id,
     )
-    return IssuedTokens(
-        user=user,
-        session_id=session.id,
-        access=resources.tokens.issue_access(user.id, session.id, now),
-        refresh_token=new_token,
-        refresh_expires_at=expires,
-    )
+    return _issue_tokens(db, resources, user, session, now)
 
 
 def publish_revocations(uow: UnitOfWork, resources: Resources, ids: list[uuid.UUID]) -> None:

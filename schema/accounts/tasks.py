@@ -1,4 +1,4 @@
-"""Account emails, run by the worker from outbox messages (see api/jobs.py)."""
+"""Account emails, run by the worker from outbox messages (see api/jobs/runner.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from urllib.parse import urlencode
 
 from sqlmodel import col, func, select
 
-from api.jobs import JobEnv, handles
-from api.mailer import Mail
+from api.infra.mailer import Mail
+from api.jobs.runner import JobEnv, handles
 from api.unit_of_work import UnitOfWork
 from db.models import OutboxMessage, User
 from schema.accounts import email_tokens

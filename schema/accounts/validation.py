@@ -6,7 +6,7 @@ import re
 
 from email_validator import EmailNotValidError, validate_email
 
-from api.security.passwords import password_problems
+from api.infra.passwords import password_problems
 from api.settings import Settings
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{3,150}")

@@ -1,4 +1,4 @@
-"""The live audit trail (graphql-transport-ws), fed by Redis pub/sub (api/audit_feed.py)."""
+"""The live audit trail (graphql-transport-ws), fed by Redis pub/sub (api/infra/audit_feed.py)."""
 
 from __future__ import annotations
 

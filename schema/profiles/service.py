@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from api.cache import RecordCache, forget_user_after_commit
 from api.errors import BadUserInput, NotFound, UsernameTaken
+from api.infra.cache import RecordCache, forget_user_after_commit
 from api.unit_of_work import UnitOfWork
 from db.models import User, UserProfile
 from schema.accounts import validation as v

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.settings import Settings
-from db.session import create_engine
+from db.engine import create_engine
 from schema.audit.service import AuditAction
 
 SEED_DOMAIN = "glassshop.test"

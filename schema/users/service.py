@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from api.cache import forget_user_after_commit
 from api.errors import BadUserInput, NotFound
+from api.infra.cache import forget_user_after_commit
 from api.resources import Resources
 from api.unit_of_work import UnitOfWork
 from db.models import LAST_LOGIN_SORT, USER_SEARCH_TEXT, User

@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
 from api.app import create_app
-from api.client_app import IMMUTABLE
+from api.http.spa import IMMUTABLE
 from tests.conftest import make_settings
 
 INDEX_HTML = (

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from api.client_build import ClientBuild, ensure_client_built
+from api.dev.client_build import ClientBuild, ensure_client_built
 from api.settings import Settings
 
 NPM_MISSING = shutil.which("npm") is None or shutil.which("node") is None

@@ -20,7 +20,8 @@ import pytest
 from asgi_lifespan import LifespanManager
 from websockets.asyncio.client import ClientConnection, connect
 
-from api.app import GRAPHIQL_DIR, create_app
+from api.app import create_app
+from api.http.graphql.graphiql import GRAPHIQL_DIR
 from tests.conftest import make_settings
 from tests.support.graphql import GraphQLClient
 from tests.support.live_server import live_server

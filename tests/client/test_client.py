@@ -1,4 +1,5 @@
-"""The web client (client/): generated types current, type check, unit tests, build.
+"""The web client (client/): generated types current, type check, lint and format, unit tests,
+build.
 
 Runs the client's own npm scripts, each of which must exit 0. `npm ci` runs first when
 client/node_modules is missing or older than package-lock.json. Skipped, saying why,
@@ -39,6 +40,10 @@ def test_generated_types_match_the_schema_and_the_operations() -> None:
 
 def test_typecheck() -> None:
     check_npm("run", "typecheck")
+
+
+def test_lint_and_format() -> None:
+    check_npm("run", "lint")  # Biome: lint rules, formatting and import order (client/biome.json)
 
 
 def test_unit_and_component_tests() -> None:

@@ -9,7 +9,7 @@ from playwright.async_api import BrowserContext, Dialog, Page, expect
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.audit_feed import AuditFeed
+from api.infra.audit_feed import AuditFeed
 from tests.e2e.pages import App, AuditLogPage, ProfilePage, SignInPage, UsersPage
 from tests.support.browser import Screenshots
 from tests.support.graphql import DEFAULT_PASSWORD, GraphQLClient

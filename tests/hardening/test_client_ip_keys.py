@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.rate_limit import client_ip_key
+from api.infra.rate_limit import client_ip_key
 from tests.hardening.conftest import StartApp
 from tests.support.accounts import device
 from tests.support.graphql import DEFAULT_PASSWORD, LOGIN

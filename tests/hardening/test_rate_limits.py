@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
-from api.security.tokens import hash_refresh_token
+from api.infra.tokens import hash_refresh_token
 from api.settings import Settings
 from tests.hardening.conftest import SHIPPED_RATE_LIMITS, UNREACHABLE_REDIS, StartApp
 from tests.support.accounts import device, scalar

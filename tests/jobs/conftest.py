@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.worker import EmbeddedWorker
+from api.jobs.worker import EmbeddedWorker
 from tests.support.smtp import MailCapture, SmtpServer, smtp_server
 from tests.support.worker import (
     WorkerProcess,

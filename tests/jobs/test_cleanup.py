@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.maintenance import cleanup
+from api.jobs.maintenance import cleanup
 from api.settings import Settings
-from db.session import create_session_factory
+from db.engine import create_db_factory
 from tests.support.graphql import GraphQLClient
 
 NOW = datetime.now(UTC)
@@ -67,7 +67,7 @@ async def outbox_row(engine: AsyncEngine, **values: Any) -> uuid.UUID:
 
 
 async def run_cleanup(engine: AsyncEngine, settings: Settings) -> dict[str, int]:
-    return await cleanup(create_session_factory(engine), settings)
+    return await cleanup(create_db_factory(engine), settings)
 
 
 async def test_cleanup_removes_expired_and_used_email_tokens_and_keeps_live_ones(

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.outbox import RELAY_BATCH
+from api.jobs.outbox import RELAY_BATCH
 from schema.accounts import tasks
 from tests.jobs.conftest import SpawnWorker, StartWorker
 from tests.support.email_flows import VERIFY_PATH

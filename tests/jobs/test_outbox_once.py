@@ -1,7 +1,7 @@
 """Each outbox job runs once in effect: a rolled-back transaction leaves no row, so nothing
 is sent; a job that fails is retried until its row is done.
 
-The one documented gap (api/mailer.py): a job that fails after the SMTP server accepted
+The one documented gap (api/infra/mailer.py): a job that fails after the SMTP server accepted
 its message, but before its row is marked done, sends the message again when retried.
 These tests open that window on purpose with an SMTP server that accepts the message
 and then answers the end of the session with an error: the copies are the same message

@@ -16,8 +16,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
-from api.jobs import create_jobs
-from api.worker import EmbeddedWorker
+from api.jobs.runner import create_jobs
+from api.jobs.worker import EmbeddedWorker
 from schema.accounts.tasks import WELCOME
 from tests.observability.test_metrics import scrape
 from tests.support.graphql import GraphQLClient

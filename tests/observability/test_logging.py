@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.logging import JsonFormatter, RequestContextFilter, request_id_var
+from api.infra.logging import JsonFormatter, RequestContextFilter, request_id_var
 from api.settings import Settings
 from tests.support.api_process import api_environment, running_api
 from tests.support.graphql import LOGIN, GraphQLClient

@@ -19,8 +19,8 @@ from asgi_lifespan import LifespanManager
 from pydantic import SecretStr
 
 from api.app import create_app
+from api.infra.telemetry import shutdown_telemetry
 from api.settings import Settings
-from api.telemetry import shutdown_telemetry
 from schema.accounts import service
 from tests.support.graphql import LOGIN, GraphQLClient
 

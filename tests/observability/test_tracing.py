@@ -16,8 +16,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from redis.asyncio import Redis
 
 from api.app import create_app
+from api.infra.telemetry import configure_telemetry, shutdown_telemetry
 from api.settings import PROJECT_ROOT, Settings
-from api.telemetry import configure_telemetry, shutdown_telemetry
 from tests.support.graphql import DEFAULT_PASSWORD, GraphQLClient
 
 ME = "query Me { me { id email } }"

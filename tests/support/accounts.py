@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
 
-from api.cache import PROFILE, USER, RecordCache
+from api.infra.cache import PROFILE, USER, RecordCache
 from tests.support.graphql import GraphQLClient, Response
 
 CLIENT_IP = "203.0.113.7"

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from api.client_build import client_build_lock
+from api.dev.client_build import client_build_lock
 
 CLIENT = Path(__file__).resolve().parents[2] / "client"
 DIST = CLIENT / "dist"

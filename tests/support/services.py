@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from api.embedded import render_url, run_sync, start_embedded_postgres
+from api.dev.embedded import render_url, run_sync, start_embedded_postgres
 from api.settings import normalize_database_url
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Running the real worker in tests: in this process (api.worker.EmbeddedWorker with the
+"""Running the real worker in tests: in this process (api.jobs.worker.EmbeddedWorker with the
 real Redis broker) or as `python -m api.cli worker` in a subprocess that can be killed.
 
 Also the outbox as the tests see it (rows read with SQL) and a bounded poll helper."""
@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.jobs import create_jobs
+from api.jobs.runner import create_jobs
+from api.jobs.worker import EmbeddedWorker
 from api.settings import PROJECT_ROOT, Settings
-from api.worker import EmbeddedWorker
 from tests.conftest import make_settings
 from tests.support.smtp import WAIT_SECONDS, SmtpServer
 
@@ -122,7 +122,7 @@ def worker_settings(
 
 @asynccontextmanager
 async def running_worker(settings: Settings, database_url: str) -> AsyncIterator[EmbeddedWorker]:
-    """api.worker.EmbeddedWorker on its own broker (the real Redis), stopped on exit."""
+    """api.jobs.worker.EmbeddedWorker on its own broker (the real Redis), stopped on exit."""
     jobs = create_jobs(settings)
     worker = EmbeddedWorker(settings, database_url, jobs)
     await asyncio.to_thread(worker.start)

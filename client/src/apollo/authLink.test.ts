@@ -8,10 +8,10 @@ import {
   createChannelHub,
   createFakeApi,
   deferred,
+  type FakeRequest,
   gqlError,
   unauthenticated,
   viewer,
-  type FakeRequest,
 } from "../test/fakeApi";
 import { createAppClient } from "./client";
 
@@ -83,9 +83,18 @@ describe("the auth link", () => {
     const { api, app } = await signedInClient();
     valid = "expired-for-the-server";
     const ok = answerWith(() => valid);
-    api.handle("MySessions", ok("me", () => sessions(valid)));
-    api.handle("Viewer", ok("me", () => ({ me: viewer() })));
-    api.handle("MyProfile", ok("me", () => profile));
+    api.handle(
+      "MySessions",
+      ok("me", () => sessions(valid)),
+    );
+    api.handle(
+      "Viewer",
+      ok("me", () => ({ me: viewer() })),
+    );
+    api.handle(
+      "MyProfile",
+      ok("me", () => profile),
+    );
     api.handle("Refresh", async () => {
       await release.promise; // keep the refresh in flight while every request fails
       valid = "new";
@@ -127,11 +136,15 @@ describe("the auth link", () => {
       return { data: { refresh: authPayload("new") } };
     });
     api.handle("Viewer", (request) =>
-      request.authorization === `Bearer ${valid}` ? { data: { me: viewer() } } : unauthenticated("me"),
+      request.authorization === `Bearer ${valid}`
+        ? { data: { me: viewer() } }
+        : unauthenticated("me"),
     );
     api.handle("MySessions", async (request) => {
       if (request.authorization === "Bearer old") await late.promise; // answers after the refresh
-      return request.authorization === `Bearer ${valid}` ? { data: sessions(valid) } : unauthenticated("me");
+      return request.authorization === `Bearer ${valid}`
+        ? { data: sessions(valid) }
+        : unauthenticated("me");
     });
 
     const slow = app.client.query({ query: MySessionsQuery, fetchPolicy: "network-only" });
@@ -142,7 +155,10 @@ describe("the auth link", () => {
 
     expect(data?.me?.sessions[0]?.id).toBe("s-new");
     expect(api.calls("Refresh")).toHaveLength(1);
-    expect(api.calls("MySessions").map((r) => r.authorization)).toEqual(["Bearer old", "Bearer new"]);
+    expect(api.calls("MySessions").map((r) => r.authorization)).toEqual([
+      "Bearer old",
+      "Bearer new",
+    ]);
   });
 
   it("retries only once: a request refused again after a refresh fails with UNAUTHENTICATED", async () => {
@@ -152,7 +168,10 @@ describe("the auth link", () => {
 
     const error = await app.client
       .query({ query: MySessionsQuery, fetchPolicy: "network-only" })
-      .then(() => null, (e: unknown) => e);
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
 
     expect(CombinedGraphQLErrors.is(error)).toBe(true);
     expect(api.calls("MySessions")).toHaveLength(2);
@@ -162,8 +181,14 @@ describe("the auth link", () => {
   it("signs out (and tells the other tabs, without the token) when the refresh is refused", async () => {
     const hub = createChannelHub();
     // Another tab, signed in first; it refreshes when it hears this tab sign in.
-    const otherApi = createFakeApi({ Refresh: () => ({ data: { refresh: authPayload("other-2") } }) });
-    const otherTab = createAppClient({ fetch: otherApi.fetch, wsUrl: null, channel: hub.channel() });
+    const otherApi = createFakeApi({
+      Refresh: () => ({ data: { refresh: authPayload("other-2") } }),
+    });
+    const otherTab = createAppClient({
+      fetch: otherApi.fetch,
+      wsUrl: null,
+      channel: hub.channel(),
+    });
     await otherTab.signIn(authPayload("other-1"));
     const api = createFakeApi();
     const app = createAppClient({ fetch: api.fetch, wsUrl: null, channel: hub.channel() });
@@ -190,7 +215,11 @@ describe("the auth link", () => {
     await waitUntil(() => otherTab.session.getState().status === "signedOut");
     expect(otherTab.session.getState().signOutReason).toBe("other-tab");
     expect(otherTab.session.accessToken).toBeNull();
-    expect(hub.posted).toEqual([{ type: "signed-in" }, { type: "signed-in" }, { type: "signed-out" }]);
+    expect(hub.posted).toEqual([
+      { type: "signed-in" },
+      { type: "signed-in" },
+      { type: "signed-out" },
+    ]);
   });
 
   it("keeps the session when the refresh cannot reach the server, and reports the network error", async () => {
@@ -200,7 +229,10 @@ describe("the auth link", () => {
 
     const error = await app.client
       .query({ query: MySessionsQuery, fetchPolicy: "network-only" })
-      .then(() => null, (e: unknown) => e);
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
 
     expect(error).toBeInstanceOf(TypeError);
     expect(app.session.getState().status).toBe("signedIn");
@@ -216,7 +248,10 @@ describe("the auth link", () => {
 
     const error = await app.client
       .mutate({ mutation: LoginMutation, variables: { input: { email: "a@b.c", password: "x" } } })
-      .then(() => null, (e: unknown) => e);
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
 
     expect(CombinedGraphQLErrors.is(error)).toBe(true);
     expect(api.calls("Refresh")).toHaveLength(0);
@@ -230,7 +265,8 @@ describe("the auth link", () => {
         await release.promise;
         return { data: { refresh: authPayload("from-cookie") } };
       },
-      MySessions: (r) => (r.authorization === "Bearer from-cookie" ? { data: sessions("x") } : unauthenticated("me")),
+      MySessions: (r) =>
+        r.authorization === "Bearer from-cookie" ? { data: sessions("x") } : unauthenticated("me"),
     });
     const app = createAppClient({ fetch: api.fetch, wsUrl: null, channel: null });
     const started = app.session.start();

@@ -80,9 +80,11 @@ export function createAuthLink(session: AuthSession): ApolloLink {
       // that this request goes out with the new token rather than fail and queue.
       const pending = session.pending;
       if (pending) {
-        pending.catch(() => false).then(() => {
-          if (!closed) send(false);
-        });
+        pending
+          .catch(() => false)
+          .then(() => {
+            if (!closed) send(false);
+          });
       } else {
         send(false);
       }

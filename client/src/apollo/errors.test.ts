@@ -7,8 +7,14 @@ describe("toApiError", () => {
     const error = new CombinedGraphQLErrors({
       data: null,
       errors: [
-        { message: "Some input is invalid.", extensions: { code: "BAD_USER_INPUT", fields: { email: ["A"] } } },
-        { message: "Some input is invalid.", extensions: { code: "BAD_USER_INPUT", fields: { email: ["B"], phone: ["C"] } } },
+        {
+          message: "Some input is invalid.",
+          extensions: { code: "BAD_USER_INPUT", fields: { email: ["A"] } },
+        },
+        {
+          message: "Some input is invalid.",
+          extensions: { code: "BAD_USER_INPUT", fields: { email: ["B"], phone: ["C"] } },
+        },
       ],
     });
     expect(toApiError(error)).toEqual({
@@ -30,14 +36,18 @@ describe("toApiError", () => {
   it("never shows an internal error's text", () => {
     const error = new CombinedGraphQLErrors({
       data: null,
-      errors: [{ message: "Internal server error.", extensions: { code: "INTERNAL_SERVER_ERROR" } }],
+      errors: [
+        { message: "Internal server error.", extensions: { code: "INTERNAL_SERVER_ERROR" } },
+      ],
     });
     expect(toApiError(error).message).toBe("Something went wrong on our side. Please try again.");
   });
 
   it("reads GraphQL errors from a non-2xx JSON body, and Retry-After when the body has none", () => {
     const response = new Response("", { status: 429, headers: { "retry-after": "30" } });
-    const body = JSON.stringify({ errors: [{ message: "Too many.", extensions: { code: "RATE_LIMITED" } }] });
+    const body = JSON.stringify({
+      errors: [{ message: "Too many.", extensions: { code: "RATE_LIMITED" } }],
+    });
     const error = new ServerError("429", { response, bodyText: body });
     expect(toApiError(error)).toMatchObject({ code: "RATE_LIMITED", retryAfter: 30 });
   });

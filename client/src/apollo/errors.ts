@@ -28,13 +28,19 @@ export interface ApiError {
   retryAfter: number | null;
 }
 
-const GENERIC: Partial<Record<ApiError["code"], string>> = {
+const GENERIC = {
   NETWORK: "Can't reach the server. Check your connection and try again.",
   INTERNAL_SERVER_ERROR: "Something went wrong on our side. Please try again.",
   SERVICE_UNAVAILABLE: "The service is temporarily unavailable. Please try again shortly.",
   GRAPHQL_VALIDATION_FAILED: "This version of the app does not match the server. Reload the page.",
   UNKNOWN: "Something went wrong. Please try again.",
-};
+} satisfies Partial<Record<ApiError["code"], string>>;
+
+/** The generic sentence for `code`, when it has one (the server's text is shown otherwise). */
+function genericMessage(code: ApiError["code"]): string | undefined {
+  const messages: Partial<Record<ApiError["code"], string>> = GENERIC;
+  return messages[code];
+}
 
 export function errorCodes(errors: readonly GraphQLFormattedError[] | undefined): string[] {
   return (errors ?? []).map((e) => String(e.extensions?.code ?? ""));
@@ -61,7 +67,7 @@ function fromGraphQLErrors(errors: readonly GraphQLFormattedError[]): ApiError {
     const reported = extensions.fields;
     if (reported && typeof reported === "object") {
       for (const [name, messages] of Object.entries(reported)) {
-        if (isStringArray(messages)) (fields[name] ??= []).push(...messages);
+        if (isStringArray(messages)) fields[name] = [...(fields[name] ?? []), ...messages];
       }
     }
     const wait = Number(extensions.retryAfter);
@@ -73,7 +79,7 @@ function fromGraphQLErrors(errors: readonly GraphQLFormattedError[]): ApiError {
   const code = (typeof first?.extensions?.code === "string" ? first.extensions.code : "UNKNOWN") as
     | ErrorCode
     | "UNKNOWN";
-  const message = GENERIC[code] ?? first?.message ?? GENERIC.UNKNOWN!;
+  const message = genericMessage(code) ?? first?.message ?? GENERIC.UNKNOWN;
   return { code, message, fields, retryAfter };
 }
 
@@ -104,9 +110,9 @@ export function toApiError(error: unknown): ApiError {
       return parsed;
     }
     const code = error.statusCode >= 500 ? "INTERNAL_SERVER_ERROR" : "UNKNOWN";
-    return { code, message: GENERIC[code]!, fields: {}, retryAfter: null };
+    return { code, message: GENERIC[code], fields: {}, retryAfter: null };
   }
-  return { code: "NETWORK", message: GENERIC.NETWORK!, fields: {}, retryAfter: null };
+  return { code: "NETWORK", message: GENERIC.NETWORK, fields: {}, retryAfter: null };
 }
 
 /** "1 minute 30 seconds" */

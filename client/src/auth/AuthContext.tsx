@@ -1,5 +1,5 @@
 import { ApolloProvider } from "@apollo/client/react";
-import { createContext, useContext, useEffect, useSyncExternalStore, type ReactNode } from "react";
+import { createContext, type ReactNode, useContext, useEffect, useSyncExternalStore } from "react";
 import type { AppClient } from "../apollo/client";
 import type { SessionState } from "./session";
 

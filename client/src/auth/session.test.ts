@@ -46,7 +46,11 @@ describe("AuthSession", () => {
     const refreshB = vi.fn(async () => grant("b"));
     const signedOutB = vi.fn();
     const a = new AuthSession({ refresh: async () => null, channel: hub.channel() });
-    const b = new AuthSession({ refresh: refreshB, channel: hub.channel(), onSignedOut: signedOutB });
+    const b = new AuthSession({
+      refresh: refreshB,
+      channel: hub.channel(),
+      onSignedOut: signedOutB,
+    });
     await a.start();
     await b.start().catch(() => false);
     refreshB.mockClear();
@@ -66,9 +70,15 @@ describe("AuthSession", () => {
 
   it("refreshes a token about to expire before handing it to a websocket", async () => {
     let now = 0;
-    const refresh = vi.fn(async () => ({ ...grant("second"), accessTokenExpiresAt: new Date(1_000_000).toISOString() }));
+    const refresh = vi.fn(async () => ({
+      ...grant("second"),
+      accessTokenExpiresAt: new Date(1_000_000).toISOString(),
+    }));
     const session = new AuthSession({ refresh, channel: null, now: () => now, expiryMargin: 30 });
-    await session.signedIn({ ...grant("first"), accessTokenExpiresAt: new Date(100_000).toISOString() });
+    await session.signedIn({
+      ...grant("first"),
+      accessTokenExpiresAt: new Date(100_000).toISOString(),
+    });
     now = 50_000;
     expect(await session.freshAccessToken()).toBe("first");
     now = 75_000; // 25 s left: within the margin

@@ -145,7 +145,8 @@ export class AuthSession {
   async freshAccessToken(): Promise<string | null> {
     if (this.inflight) await this.inflight.catch(() => false);
     const margin = (this.options.expiryMargin ?? 30) * 1000;
-    if (this.token && this.expiresAt - margin <= this.now()) await this.refresh().catch(() => false);
+    if (this.token && this.expiresAt - margin <= this.now())
+      await this.refresh().catch(() => false);
     return this.token;
   }
 
@@ -219,7 +220,8 @@ export class AuthSession {
   }
 
   private setState(next: SessionState): void {
-    if (next.status === this.state.status && next.signOutReason === this.state.signOutReason) return;
+    if (next.status === this.state.status && next.signOutReason === this.state.signOutReason)
+      return;
     this.state = next;
     for (const listener of this.listeners) listener();
   }

@@ -1,4 +1,4 @@
-import { useId, type ChangeEvent, type ReactNode, type Ref } from "react";
+import { type ChangeEvent, type ReactNode, type Ref, useId } from "react";
 
 interface CommonProps {
   label: ReactNode;
@@ -69,9 +69,9 @@ export function Field(props: InputProps | TextareaProps) {
           spellCheck={props.spellCheck}
         />
       )}
-      {errorId ? (
+      {errors?.length ? (
         <ul className="field-errors" id={errorId}>
-          {errors!.map((message) => (
+          {errors.map((message) => (
             <li key={message}>{message}</li>
           ))}
         </ul>

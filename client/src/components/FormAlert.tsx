@@ -17,7 +17,10 @@ export const FormAlert = forwardRef<HTMLDivElement, Props>(function FormAlert(
   if (error.code === "RATE_LIMITED" && error.retryAfter !== null) {
     return (
       <div ref={ref} tabIndex={-1} className="form-alert">
-        <RateLimitNotice key={`${error.retryAfter}-${error.message}`} retryAfter={error.retryAfter} />
+        <RateLimitNotice
+          key={`${error.retryAfter}-${error.message}`}
+          retryAfter={error.retryAfter}
+        />
       </div>
     );
   }

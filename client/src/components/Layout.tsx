@@ -9,6 +9,8 @@ import { ViewerQuery } from "../auth/operations";
 export function Layout() {
   const location = useLocation();
   const first = useRef(true);
+  // Runs on each navigation: a new pathname is the trigger, though the effect does not read it.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the pathname is the trigger
   useEffect(() => {
     if (first.current) {
       first.current = false;

@@ -1,5 +1,5 @@
-import { Field } from "./Field";
 import { PASSWORD_HINT } from "../pages/SignUpPage";
+import { Field } from "./Field";
 
 type Props = {
   newPassword: string;

@@ -1,4 +1,4 @@
-import { useEffect, type ReactNode } from "react";
+import { type ReactNode, useEffect } from "react";
 
 /** A page: its <title> and its one <h1>, which receives focus after navigation. */
 export function Page({

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { toApiError, type ApiError, type FieldErrors } from "../apollo/errors";
+import { type ApiError, type FieldErrors, toApiError } from "../apollo/errors";
 
 /**
  * Error state of a form, and where focus goes when it fails: to the first field marked
@@ -11,6 +11,8 @@ export function useApiForm() {
   const formRef = useRef<HTMLFormElement>(null);
   const alertRef = useRef<HTMLDivElement>(null);
 
+  // `attempt` is a dependency so that every failed submit moves focus, even with an equal error.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `attempt` is the trigger
   useEffect(() => {
     if (!error) return;
     const invalid = formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"]');

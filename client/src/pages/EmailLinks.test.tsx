@@ -22,7 +22,9 @@ describe("email verification landing page", () => {
         }),
       },
     });
-    expect(await screen.findByRole("heading", { level: 1, name: "Email verified" })).toBeInTheDocument();
+    expect(
+      await screen.findByRole("heading", { level: 1, name: "Email verified" }),
+    ).toBeInTheDocument();
     expect(screen.getByRole("status")).toHaveTextContent("ada@example.com is verified");
     expect(api.calls("VerifyEmail").map((r) => r.variables)).toEqual([{ token: "abc123" }]);
   });
@@ -32,7 +34,14 @@ describe("email verification landing page", () => {
       handlers: {
         VerifyEmail: () => ({
           data: null,
-          errors: [gqlError("BAD_USER_INPUT", "Some input is invalid.", { fields: { token: [DEAD_LINK] } }, ["verifyEmail"])],
+          errors: [
+            gqlError(
+              "BAD_USER_INPUT",
+              "Some input is invalid.",
+              { fields: { token: [DEAD_LINK] } },
+              ["verifyEmail"],
+            ),
+          ],
         }),
       },
     });
@@ -70,7 +79,9 @@ describe("password reset", () => {
     await user.type(screen.getByLabelText(/^repeat/i), "a much longer secret");
     await user.click(screen.getByRole("button", { name: "Set new password" }));
 
-    expect(await screen.findByRole("heading", { level: 1, name: "Password changed" })).toBeInTheDocument();
+    expect(
+      await screen.findByRole("heading", { level: 1, name: "Password changed" }),
+    ).toBeInTheDocument();
     expect(api.calls("ResetPassword")[0]?.variables).toEqual({
       token: "t0k3n",
       newPassword: "a much longer secret",

@@ -1,5 +1,5 @@
 import { useMutation } from "@apollo/client/react";
-import { useState, type FormEvent } from "react";
+import { type FormEvent, useState } from "react";
 import { Link } from "react-router";
 import { Field } from "../components/Field";
 import { FormAlert } from "../components/FormAlert";
@@ -35,8 +35,8 @@ export function ForgotPasswordPage() {
     return (
       <Page title="Check your email">
         <p className="alert alert--success" role="status">
-          If an account exists for <strong>{sentTo}</strong>, we have sent it a link to choose a
-          new password. The link works for one hour.
+          If an account exists for <strong>{sentTo}</strong>, we have sent it a link to choose a new
+          password. The link works for one hour.
         </p>
         <p>
           <Link to="/sign-in">Back to sign in</Link>

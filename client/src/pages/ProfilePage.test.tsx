@@ -1,7 +1,7 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { deferred, gqlError, type FakeReply } from "../test/fakeApi";
+import { deferred, type FakeReply, gqlError } from "../test/fakeApi";
 import { renderApp } from "../test/renderApp";
 
 const me = {

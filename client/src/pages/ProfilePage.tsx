@@ -1,6 +1,6 @@
 import { useMutation, useQuery } from "@apollo/client/react";
-import { useEffect, useRef, useState, type FormEvent } from "react";
-import { formatDuration, toApiError, type ApiError } from "../apollo/errors";
+import { type FormEvent, useEffect, useRef, useState } from "react";
+import { type ApiError, formatDuration, toApiError } from "../apollo/errors";
 import { Field } from "../components/Field";
 import { FormAlert } from "../components/FormAlert";
 import { Loading, Page } from "../components/Page";
@@ -231,7 +231,11 @@ function ProfileEditor({ me }: { me: Me }) {
           Details
         </h2>
         <p className="save-status" role="status">
-          {status === "saving" ? "Saving your changes…" : status === "saved" ? "Your changes are saved." : ""}
+          {status === "saving"
+            ? "Saving your changes…"
+            : status === "saved"
+              ? "Your changes are saved."
+              : ""}
         </p>
         <dl className="details">
           <dt>Email</dt>

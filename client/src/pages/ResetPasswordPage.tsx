@@ -1,5 +1,5 @@
 import { useMutation } from "@apollo/client/react";
-import { useState, type FormEvent } from "react";
+import { type FormEvent, useState } from "react";
 import { Link } from "react-router";
 import { useAuth } from "../auth/AuthContext";
 import { FormAlert } from "../components/FormAlert";
@@ -60,8 +60,8 @@ export function ResetPasswordPage() {
     return (
       <Page title="Password changed">
         <p className="alert alert--success" role="status">
-          Your password has been changed, and every device signed in to your account has been
-          signed out.
+          Your password has been changed, and every device signed in to your account has been signed
+          out.
         </p>
         <p>
           <Link to="/sign-in">Sign in with your new password</Link>

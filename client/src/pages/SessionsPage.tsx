@@ -31,22 +31,33 @@ export const RevokeSessionMutation = graphql(`
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
+/** Names by user agent pattern; the first that matches wins, so order matters (Edge's
+ * user agent also says Chrome and Safari, Chrome's Safari, iOS's Mac OS X, Android's Linux). */
+type AgentNames = readonly (readonly [RegExp, string])[];
+
+const BROWSERS: AgentNames = [
+  [/Edg\//, "Edge"],
+  [/Firefox\//, "Firefox"],
+  [/Chrome\//, "Chrome"],
+  [/Safari\//, "Safari"],
+];
+const SYSTEMS: AgentNames = [
+  [/Android/, "Android"],
+  [/iPhone|iPad/, "iOS"],
+  [/Windows/, "Windows"],
+  [/Mac OS X/, "macOS"],
+  [/Linux/, "Linux"],
+];
+
+function firstMatch(agent: string, names: AgentNames): string | null {
+  return names.find(([pattern]) => pattern.test(agent))?.[1] ?? null;
+}
+
 /** "Firefox on Linux"-ish, from a user agent string; the raw string otherwise. */
 export function describeAgent(agent: string | null): string {
   if (!agent) return "Unknown device";
-  const browser =
-    /Edg\//.test(agent) ? "Edge"
-    : /Firefox\//.test(agent) ? "Firefox"
-    : /Chrome\//.test(agent) ? "Chrome"
-    : /Safari\//.test(agent) ? "Safari"
-    : null;
-  const os =
-    /Android/.test(agent) ? "Android"
-    : /iPhone|iPad/.test(agent) ? "iOS"
-    : /Windows/.test(agent) ? "Windows"
-    : /Mac OS X/.test(agent) ? "macOS"
-    : /Linux/.test(agent) ? "Linux"
-    : null;
+  const browser = firstMatch(agent, BROWSERS);
+  const os = firstMatch(agent, SYSTEMS);
   if (browser && os) return `${browser} on ${os}`;
   return browser ?? os ?? agent.slice(0, 60);
 }
@@ -59,9 +70,7 @@ export function SessionsPage() {
   });
   const [revoke] = useMutation(RevokeSessionMutation);
   const [pending, setPending] = useState<string | null>(null);
-  const [message, setMessage] = useState<{ kind: "error" | "success"; text: string } | null>(
-    null,
-  );
+  const [message, setMessage] = useState<{ kind: "error" | "success"; text: string } | null>(null);
 
   async function onRevoke(id: string) {
     setPending(id);

@@ -79,7 +79,10 @@ describe("sign in", () => {
           headers: { "retry-after": "42" },
           body: {
             errors: [
-              { message: "Too many requests.", extensions: { code: "RATE_LIMITED", retryAfter: 42 } },
+              {
+                message: "Too many requests.",
+                extensions: { code: "RATE_LIMITED", retryAfter: 42 },
+              },
             ],
           },
         }),
@@ -137,7 +140,9 @@ describe("sign in", () => {
     });
     await submit();
 
-    expect(await screen.findByRole("heading", { level: 1, name: "Your profile" })).toBeInTheDocument();
+    expect(
+      await screen.findByRole("heading", { level: 1, name: "Your profile" }),
+    ).toBeInTheDocument();
     expect(await screen.findByText("Signed in as")).toBeInTheDocument();
     expect(app.session.accessToken).toBe("fresh");
     expect(api.calls("MyProfile")[0]?.authorization).toBe("Bearer fresh");

@@ -1,5 +1,5 @@
 import { useMutation } from "@apollo/client/react";
-import { useState, type FormEvent } from "react";
+import { type FormEvent, useState } from "react";
 import { Link } from "react-router";
 import { toApiError } from "../apollo/errors";
 import { useAuth } from "../auth/AuthContext";
@@ -32,8 +32,7 @@ export function SignUpPage() {
     const ok = form.check({
       email: required(values.email),
       password: required(values.password),
-      confirm:
-        values.confirm === values.password ? [] : ["The two passwords are not the same."],
+      confirm: values.confirm === values.password ? [] : ["The two passwords are not the same."],
     });
     if (!ok) return;
     form.clear();

@@ -1,7 +1,7 @@
 import { useMutation } from "@apollo/client/react";
 import { useEffect, useRef, useState } from "react";
 import { Link } from "react-router";
-import { toApiError, type ApiError } from "../apollo/errors";
+import { type ApiError, toApiError } from "../apollo/errors";
 import { useAuth } from "../auth/AuthContext";
 import { Loading, Page } from "../components/Page";
 import { graphql } from "../gql";
@@ -35,14 +35,18 @@ export function VerifyEmailPage() {
   }, [token, verify]);
 
   const next =
-    status === "signedIn" ? <Link to="/profile">Go to your profile</Link> : <Link to="/sign-in">Sign in</Link>;
+    status === "signedIn" ? (
+      <Link to="/profile">Go to your profile</Link>
+    ) : (
+      <Link to="/sign-in">Sign in</Link>
+    );
 
   if (!token) {
     return (
       <Page title="Verify your email">
         <p className="alert alert--error" role="alert">
-          This link is incomplete. Open the link from the email again, or ask for a new one on
-          your profile page.
+          This link is incomplete. Open the link from the email again, or ask for a new one on your
+          profile page.
         </p>
         <p>{next}</p>
       </Page>

@@ -11,7 +11,10 @@ export function useTokenFromUrl(): string | null {
   const [token] = useState(() => new URLSearchParams(location.search).get("token"));
   useEffect(() => {
     if (new URLSearchParams(location.search).has("token")) {
-      navigate({ pathname: location.pathname, search: "" }, { replace: true, state: location.state });
+      navigate(
+        { pathname: location.pathname, search: "" },
+        { replace: true, state: location.state },
+      );
     }
   }, [location, navigate]);
   return token;

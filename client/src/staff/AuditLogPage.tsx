@@ -67,10 +67,14 @@ const PAGE_SIZE = 50;
 const MAX_LIVE = 200;
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "medium" });
 
-const label = (action: string) => action.charAt(0) + action.slice(1).toLowerCase().replaceAll("_", " ");
+const label = (action: string) =>
+  action.charAt(0) + action.slice(1).toLowerCase().replaceAll("_", " ");
+
+/** The filters' values when the address has none. */
+const FILTER_DEFAULTS = { action: "ALL" };
 
 export default function AuditLogPage() {
-  const page = usePagedSearchParams({ action: "ALL" });
+  const page = usePagedSearchParams(FILTER_DEFAULTS);
   const action = page.get("action");
   const filter: AuditLogFilter = action === "ALL" ? {} : { actions: [action as AuditAction] };
   const before = page.get("before");
@@ -224,9 +228,7 @@ function AuditRow({ entry, fresh = false }: { entry: AuditEntryFieldsFragment; f
         {entry.objectId ? <span className="muted"> {entry.objectId.slice(0, 8)}</span> : null}
       </td>
       <td>{entry.ipAddress ?? ""}</td>
-      <td>
-        {changes === "{}" ? null : <code className="changes">{changes}</code>}
-      </td>
+      <td>{changes === "{}" ? null : <code className="changes">{changes}</code>}</td>
     </tr>
   );
 }

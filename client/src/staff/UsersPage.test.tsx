@@ -91,7 +91,8 @@ describe("staff: users", () => {
       "ascending",
     );
 
-    const row = (await screen.findByText("user1@example.com")).closest("tr")!;
+    const row = (await screen.findByText("user1@example.com")).closest("tr");
+    if (!row) throw new Error("user1@example.com is not in a table row");
     await user.click(within(row).getByRole("button", { name: "Deactivate user1@example.com" }));
     expect(await screen.findByText("Deactivated user1@example.com.")).toBeInTheDocument();
     await waitFor(() => expect(within(row).getByText("Deactivated")).toBeInTheDocument());
@@ -103,6 +104,8 @@ describe("staff: users", () => {
       signedIn: true,
       handlers: { Viewer: () => ({ data: { me: viewer() } }) },
     });
-    expect(await screen.findByRole("heading", { level: 1, name: "Staff only" })).toBeInTheDocument();
+    expect(
+      await screen.findByRole("heading", { level: 1, name: "Staff only" }),
+    ).toBeInTheDocument();
   });
 });

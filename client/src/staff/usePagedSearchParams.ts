@@ -2,7 +2,8 @@ import { useCallback } from "react";
 import { useSearchParams } from "react-router";
 
 /** Page state in the address (shareable, survives reloads); changing a filter goes back
- * to the first page. */
+ * to the first page. `defaults` must keep its identity across renders (a module-level
+ * constant), or the setters change on every render. */
 export function usePagedSearchParams<K extends string>(defaults: Record<K, string>) {
   const [params, setParams] = useSearchParams();
   const get = (key: K | "after" | "before"): string =>
@@ -22,8 +23,7 @@ export function usePagedSearchParams<K extends string>(defaults: Record<K, strin
         },
         { replace: true },
       ),
-    // `defaults` is a constant of the caller's.
-    [setParams],
+    [defaults, setParams],
   );
   const setFilter = useCallback(
     (key: K, value: string) => setFilters({ [key]: value } as Partial<Record<K, string>>),

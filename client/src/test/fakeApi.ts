@@ -79,7 +79,10 @@ export function gqlError(
   return { message, path, extensions: { code, ...extra } };
 }
 
-export const unauthenticated = (path: string, message = "The access token is invalid or expired.") => ({
+export const unauthenticated = (
+  path: string,
+  message = "The access token is invalid or expired.",
+) => ({
   data: null,
   errors: [gqlError("UNAUTHENTICATED", message, {}, [path])],
 });
@@ -128,7 +131,8 @@ export function createChannelHub() {
       // Structured clone: what crosses tabs is data, never a reference.
       const copy = structuredClone(message);
       for (const channel of channels) {
-        if (channel !== this) queueMicrotask(() => channel.onmessage?.({ data: copy } as MessageEvent));
+        if (channel !== this)
+          queueMicrotask(() => channel.onmessage?.({ data: copy } as MessageEvent));
       }
     }
     close() {

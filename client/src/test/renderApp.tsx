@@ -4,7 +4,7 @@ import { MemoryRouter } from "react-router";
 import { AppRoutes } from "../App";
 import { createAppClient } from "../apollo/client";
 import { AppProviders } from "../auth/AuthContext";
-import { authPayload, createFakeApi, unauthenticated, viewer, type Handler } from "./fakeApi";
+import { authPayload, createFakeApi, type Handler, unauthenticated, viewer } from "./fakeApi";
 
 /**
  * The whole app at `route`, on a fake API. `signedIn`: the refresh on load succeeds
@@ -12,7 +12,15 @@ import { authPayload, createFakeApi, unauthenticated, viewer, type Handler } fro
  */
 export function renderApp(
   route: string,
-  { handlers = {}, signedIn = false, user = viewer() }: { handlers?: Record<string, Handler>; signedIn?: boolean; user?: ReturnType<typeof viewer> } = {},
+  {
+    handlers = {},
+    signedIn = false,
+    user = viewer(),
+  }: {
+    handlers?: Record<string, Handler>;
+    signedIn?: boolean;
+    user?: ReturnType<typeof viewer>;
+  } = {},
 ) {
   const api = createFakeApi({
     Refresh: () =>

@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
-from api.cache import USER as CACHED_USER
+from api.infra.cache import USER as CACHED_USER
 from tests.support.accounts import (
     CLIENT_IP,
     REFRESH_COOKIE,

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, delete, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.jobs import Jobs
+from api.jobs.runner import Jobs
 from api.unit_of_work import UnitOfWork
 from db.models import OutboxMessage
 
@@ -56,11 +56,11 @@ async def _hand_over_now(uow: UnitOfWork, jobs: Jobs, message_id: uuid.UUID) -> 
 
 
 async def relay(
-    sessions: async_sessionmaker[AsyncSession], jobs: Jobs, *, redeliver_after: timedelta
+    database: async_sessionmaker[AsyncSession], jobs: Jobs, *, redeliver_after: timedelta
 ) -> int:
     """Hand pending rows (never handed over, or handed over too long ago) to the queue."""
     now = datetime.now(UTC)
-    async with sessions() as db:
+    async with database() as db:
         rows = (
             await db.exec(
                 select(OutboxMessage.id)
@@ -92,9 +92,9 @@ async def relay(
     return len(rows)
 
 
-async def purge_done(sessions: async_sessionmaker[AsyncSession], older_than: timedelta) -> int:
+async def purge_done(database: async_sessionmaker[AsyncSession], older_than: timedelta) -> int:
     cutoff = datetime.now(UTC) - older_than
-    async with sessions() as db, db.begin():
+    async with database() as db, db.begin():
         result = await db.exec(
             delete(OutboxMessage)
             .where(col(OutboxMessage.status) == DONE)

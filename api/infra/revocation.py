@@ -41,13 +41,13 @@ class SessionRevocations:
     def __init__(
         self,
         redis: Redis,
-        sessions: async_sessionmaker[AsyncSession],
+        database: async_sessionmaker[AsyncSession],
         *,
         ttl_seconds: int,
         check_timeout_seconds: float = 30.0,
     ) -> None:
         self._redis = redis
-        self._sessions = sessions
+        self._database = database
         self._ttl = min(ttl_seconds, LIVE_TTL_SECONDS)
         # A revoked session's tokens are all expired after one access-token lifetime
         # (plus the verifier's leeway): the marker need not outlive them.
@@ -100,7 +100,7 @@ class SessionRevocations:
             raise
 
     async def _query_live(self, session_id: uuid.UUID) -> bool:
-        async with self._sessions() as db:
+        async with self._database() as db:
             found = await db.exec(
                 select(AuthSession.id)
                 .where(col(AuthSession.id) == session_id)

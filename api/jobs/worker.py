@@ -14,12 +14,12 @@ from types import FrameType
 import dramatiq
 from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
 
-from api.jobs import JobEnv, Jobs, create_jobs, set_job_env_factory
-from api.mailer import Mailer
-from api.maintenance import run_forever
-from api.metrics import JobMetrics
+from api.infra.mailer import Mailer
+from api.infra.metrics import JobMetrics
+from api.jobs.maintenance import run_forever
+from api.jobs.runner import JobEnv, Jobs, create_jobs, set_job_env_factory
 from api.settings import Settings
-from db.session import create_engine, create_session_factory
+from db.engine import create_db_factory, create_engine
 
 log = logging.getLogger("glassshop.worker")
 
@@ -33,7 +33,7 @@ def job_env_factory(settings: Settings, database_url: str, metrics: JobMetrics) 
     engine = create_engine(database_url, pool_size=settings.worker_threads, max_overflow=2)
     return JobEnv(
         settings=settings,
-        sessions=create_session_factory(engine),
+        database=create_db_factory(engine),
         mailer=Mailer(settings),
         metrics=metrics,
     )
@@ -78,9 +78,7 @@ class EmbeddedWorker:
             self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
             self._ready.set()
             try:
-                await run_forever(
-                    create_session_factory(engine), self._jobs, self._settings, self._stop
-                )
+                await run_forever(create_db_factory(engine), self._jobs, self._settings, self._stop)
             finally:
                 await engine.dispose()
 

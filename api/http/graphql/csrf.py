@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from starlette.datastructures import Headers
 
-from schema.transport import TransportError
+from api.http.graphql.transport import TransportError
 
 # The Content-Types a page may send cross-site without a CORS preflight (the Fetch
 # standard's CORS-safelisted ones), as in Apollo Server's CSRF prevention.

@@ -94,7 +94,7 @@ else:
         del _name
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def create_db_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # expire_on_commit=False: objects stay readable after commit without lazy loads,
     # which async SQLAlchemy cannot do implicitly.
     return async_sessionmaker(

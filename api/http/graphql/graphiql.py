@@ -16,6 +16,8 @@ from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import Scope
 
 GRAPHIQL_ASSETS_PATH = "/graphiql/assets"
+# GraphiQL's page and the files it loads, vendored (see its README.md) so it needs no CDN.
+GRAPHIQL_DIR = Path(__file__).resolve().parent / "static" / "graphiql"
 _GRAPHIQL_ASSET = re.compile(r'(?:src|href)="/graphiql/assets/([^"/]+)"')
 # The page's own inline blocks: tags with attributes (src=...) are not inline. Comments
 # go first, since one may mention a tag.

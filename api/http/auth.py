@@ -6,43 +6,38 @@ client gets a GraphQL error (and knows to refresh) rather than a bare 401."""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-
 from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser
 from starlette.requests import HTTPConnection
 
 from api.errors import ServiceUnavailable
+from api.identity import ANONYMOUS, REJECTED, UNCHECKED, Identity
+from api.infra.tokens import InvalidAccessToken
 from api.resources import Resources
-from api.security.tokens import InvalidAccessToken
 
 
-@dataclass(frozen=True, slots=True)
-class Identity(BaseUser):
-    user_id: uuid.UUID | None = None
-    session_id: uuid.UUID | None = None
-    # A token was sent but is invalid, expired or revoked.
-    token_rejected: bool = False
-    # A valid token whose session could not be checked (PostgreSQL unavailable).
-    token_unchecked: bool = False
+class RequestUser(BaseUser):
+    """Starlette's `request.user`: carries the request's Identity."""
+
+    def __init__(self, caller: Identity) -> None:
+        self.caller = caller
 
     @property
     def is_authenticated(self) -> bool:
-        return self.user_id is not None
+        return self.caller.is_authenticated
 
     @property
     def display_name(self) -> str:
-        return str(self.user_id or "")
+        return str(self.caller.user_id or "")
 
     @property
     def identity(self) -> str:
-        return str(self.user_id or "")
+        return str(self.caller.user_id or "")
 
 
-ANONYMOUS = Identity()
-REJECTED = Identity(token_rejected=True)
-# Anonymous until the session can be checked; the schema answers SERVICE_UNAVAILABLE.
-UNCHECKED = Identity(token_unchecked=True)
+def request_identity(conn: HTTPConnection) -> Identity:
+    """The Identity TokenAuthBackend found for this request (anonymous if none ran)."""
+    user = conn.scope.get("user")
+    return user.caller if isinstance(user, RequestUser) else ANONYMOUS
 
 
 def bearer_token(conn: HTTPConnection) -> str | None:
@@ -75,4 +70,4 @@ class TokenAuthBackend(AuthenticationBackend):
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser]:
         identity = await identify(conn.app.state.resources, bearer_token(conn))
         scopes = ["authenticated"] if identity.is_authenticated else []
-        return AuthCredentials(scopes), identity
+        return AuthCredentials(scopes), RequestUser(identity)

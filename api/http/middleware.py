@@ -1,6 +1,7 @@
-"""ASGI middleware of our own: request ids, the per-IP request budget and security
-headers. (CSRF: the GraphQL view accepts POST bodies only as application/json, and GET
-only with a header that forces a CORS preflight; see schema/view.py and SECURITY.md.)"""
+"""ASGI middleware of our own: request ids and security headers.
+
+The per-IP request budget of /graphql is in api/http/graphql/request_budget.py; CSRF
+prevention in api/http/graphql/csrf.py (see SECURITY.md)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,9 @@ import re
 import uuid
 
 from starlette.datastructures import MutableHeaders
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import RateLimited
-from api.logging import request_id_var
+from api.infra.logging import request_id_var
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -41,34 +40,6 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
-
-
-class RequestBudgetMiddleware:
-    """The general per-IP budget on /graphql, before any GraphQL work is done.
-
-    Placed after the proxy-headers middleware, so the budget is the real client's. One
-    request costs one; the view charges a batch of N operations the other N - 1."""
-
-    def __init__(self, app: ASGIApp, path: str = "/graphql") -> None:
-        self.app = app
-        self.path = path
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != self.path or scope["method"] == "OPTIONS":
-            await self.app(scope, receive, send)
-            return
-        limits = scope["app"].state.resources.limits
-        client = scope.get("client")
-        try:
-            await limits.hit(limits.rules.requests_ip, client[0] if client else "unknown")
-        except RateLimited as limited:
-            body = {"errors": [{"message": limited.message, "extensions": limited.extensions()}]}
-            response = JSONResponse(
-                body, status_code=429, headers={"Retry-After": str(limited.retry_after)}
-            )
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
 
 
 class SecurityHeadersMiddleware:

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, delete, or_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.jobs import Jobs
-from api.outbox import purge_done, relay
+from api.jobs.outbox import purge_done, relay
+from api.jobs.runner import Jobs
 from api.settings import Settings
 from db.models import AuthSession, EmailToken
 
@@ -23,10 +23,10 @@ log = logging.getLogger("glassshop.maintenance")
 SESSION_RETENTION = timedelta(days=30)
 
 
-async def cleanup(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, int]:
+async def cleanup(database: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, int]:
     now = datetime.now(UTC)
     removed: dict[str, int] = {}
-    async with sessions() as db, db.begin():
+    async with database() as db, db.begin():
         ended = await db.exec(
             delete(AuthSession).where(
                 or_(
@@ -42,12 +42,12 @@ async def cleanup(sessions: async_sessionmaker[AsyncSession], settings: Settings
             )
         )
         removed["email_tokens"] = int(getattr(tokens, "rowcount", 0) or 0)
-    removed["outbox"] = await purge_done(sessions, timedelta(days=settings.outbox_retention_days))
+    removed["outbox"] = await purge_done(database, timedelta(days=settings.outbox_retention_days))
     return removed
 
 
 async def run_forever(
-    sessions: async_sessionmaker[AsyncSession],
+    database: async_sessionmaker[AsyncSession],
     jobs: Jobs,
     settings: Settings,
     stop: asyncio.Event,
@@ -56,11 +56,11 @@ async def run_forever(
     next_cleanup = time.monotonic()
     while not stop.is_set():
         try:
-            handed = await relay(sessions, jobs, redeliver_after=redeliver)
+            handed = await relay(database, jobs, redeliver_after=redeliver)
             if handed:
                 log.info("relayed %d pending outbox message(s)", handed)
             if time.monotonic() >= next_cleanup:
-                log.info("cleanup removed %s", await cleanup(sessions, settings))
+                log.info("cleanup removed %s", await cleanup(database, settings))
                 next_cleanup = time.monotonic() + settings.cleanup_interval_seconds
         except Exception:
             # The queue or the database is away: try again on the next tick.

@@ -50,7 +50,7 @@ class PasswordHashing:
 
 @lru_cache(maxsize=1)
 def common_passwords() -> frozenset[str]:
-    text = resources.files("api.security").joinpath("common_passwords.txt").read_text("utf-8")
+    text = resources.files("api.infra").joinpath("common_passwords.txt").read_text("utf-8")
     return frozenset(line.strip().lower() for line in text.splitlines() if line.strip())
 
 

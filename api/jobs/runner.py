@@ -5,7 +5,7 @@ Handlers are plain async functions registered with `@handles(kind)` by the domai
 the same transaction and marks the row done, so a job delivered twice runs once
 in effect; a failed job is retried by dramatiq and, failing that, by the relay.
 
-Every attempt's outcome and duration are counted by kind (api/metrics.py JobMetrics)."""
+Every attempt's outcome and duration are counted by kind (api/infra/metrics.py JobMetrics)."""
 
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ from dramatiq.middleware.asyncio import AsyncIO
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from api.mailer import Mailer
-from api.metrics import JobMetrics
-from api.request_meta import RequestMeta
+from api.identity import RequestMeta
+from api.infra.mailer import Mailer
+from api.infra.metrics import JobMetrics
 from api.settings import Settings
 from api.unit_of_work import UnitOfWork
 from db.models import OutboxMessage
@@ -45,7 +45,7 @@ class JobEnv:
     """What a handler may use; built once per worker event loop."""
 
     settings: Settings
-    sessions: Any  # async_sessionmaker of the worker's own engine
+    database: Any  # async_sessionmaker of the worker's own engine
     mailer: Mailer
     metrics: JobMetrics
 
@@ -64,7 +64,7 @@ def handles(kind: str) -> Callable[[Handler], Handler]:
 
 @dataclass(frozen=True, slots=True)
 class JobResult:
-    """What one attempt came to (an outcome of api.metrics.JOB_OUTCOMES but failed/dead)."""
+    """What one attempt came to (an outcome of api.infra.metrics.JOB_OUTCOMES but failed/dead)."""
 
     kind: str
     outcome: str
@@ -85,7 +85,7 @@ async def run_message(env: JobEnv, message_id: uuid.UUID) -> JobResult:
     meta = RequestMeta(
         ip_address=None, user_agent="glassshop-worker", request_id=f"job-{message_id}"
     )
-    uow = UnitOfWork(env.sessions, meta)
+    uow = UnitOfWork(env.database, meta)
     started = time.perf_counter()
     kind = "unknown"
 
@@ -124,7 +124,7 @@ async def run_message(env: JobEnv, message_id: uuid.UUID) -> JobResult:
 
 
 async def _record_failure(env: JobEnv, message_id: uuid.UUID, exc: Exception) -> None:
-    async with env.sessions() as db, db.begin():
+    async with env.database() as db, db.begin():
         await db.exec(
             update(OutboxMessage)
             .where(col(OutboxMessage.id) == message_id)

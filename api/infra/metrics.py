@@ -6,29 +6,35 @@ root fields are bounded by the schema."""
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlmodel import col, func, select
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.models import OutboxMessage
-
-if TYPE_CHECKING:
-    from api.resources import Resources
+from api.infra.cache import RecordCache
+from api.infra.rate_limit import RateLimiter
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class _Watched(Protocol):
+    """What the scrape-time collector reads: the process's resources."""
+
+    @property
+    def engine(self) -> AsyncEngine: ...
+    @property
+    def cache(self) -> RecordCache: ...
+    @property
+    def rate_limiter(self) -> RateLimiter: ...
 
 
 class _ResourceCollector(Collector):
     """Values read off the live resources at scrape time."""
 
-    def __init__(self, resources: Resources) -> None:
+    def __init__(self, resources: _Watched) -> None:
         self._resources = resources
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
@@ -55,7 +61,7 @@ class _ResourceCollector(Collector):
         rejected = CounterMetricFamily(
             "glassshop_rate_limit_rejections", "Requests refused by a rate limit"
         )
-        rejected.add_metric([], r.limits.rejections)
+        rejected.add_metric([], r.rate_limiter.rejections)
         yield rejected
 
 
@@ -130,37 +136,16 @@ class Metrics:
             "glassshop_outbox_pending", "Outbox rows not yet done", registry=self.registry
         )
 
-    def watch(self, resources: Resources) -> None:
+    def watch(self, resources: _Watched, jobs: JobMetrics) -> None:
         self.registry.register(_ResourceCollector(resources))
-        resources.jobs.metrics.register(self.registry)
+        jobs.register(self.registry)
+
+    def exposition(self) -> bytes:
+        """The registry in Prometheus's text format (CONTENT_TYPE)."""
+        return generate_latest(self.registry)
 
     def observe(self, operation: str, seconds: float, codes: Iterable[str]) -> None:
         self.operations.labels(operation).inc()
         self.latency.labels(operation).observe(seconds)
         for code in codes:
             self.errors.labels(code).inc()
-
-
-def _allowed(request: Request, networks: list[str]) -> bool:
-    if request.client is None:
-        return False
-    try:
-        address = ipaddress.ip_address(request.client.host)
-    except ValueError:
-        return False
-    return any(address in ipaddress.ip_network(net, strict=False) for net in networks)
-
-
-async def metrics_endpoint(request: Request) -> Response:
-    resources: Resources = request.app.state.resources
-    if not _allowed(request, resources.settings.metrics_networks):
-        # As if there were nothing here: scrapers come from configured networks only.
-        return PlainTextResponse("Not Found", status_code=404)
-    async with resources.sessions() as db:
-        pending = await db.exec(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(col(OutboxMessage.status) == "pending")
-        )
-        resources.metrics.outbox_backlog.set(pending.one())
-    return Response(generate_latest(resources.metrics.registry), media_type=CONTENT_TYPE)

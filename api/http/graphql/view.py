@@ -37,18 +37,12 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
-from api.auth import ANONYMOUS, Identity, identify
 from api.errors import AppError, RateLimited, ServiceUnavailable
-from api.request_meta import RequestMeta
-from api.resources import Resources
-from api.settings import Settings
-from api.unit_of_work import UnitOfWork
-from schema.batching import count_sign_in_fields
-from schema.context import Context
-from schema.csrf import csrf_refusal, csrf_safe
-from schema.errors import format_error
-from schema.graphiql import GraphiQLPage
-from schema.transport import (
+from api.http.auth import identify, request_identity
+from api.http.graphql.csrf import csrf_refusal, csrf_safe
+from api.http.graphql.graphiql import GraphiQLPage
+from api.http.graphql.sign_in_count import count_sign_in_fields
+from api.http.graphql.transport import (
     ALLOWED_METHODS,
     DEFAULT_MAX_BODY_BYTES,
     JSON,
@@ -59,6 +53,12 @@ from schema.transport import (
     method_not_allowed,
     request_data,
 )
+from api.http.request_meta import request_meta
+from api.resources import Resources
+from api.settings import Settings
+from api.unit_of_work import UnitOfWork
+from schema.context import Context
+from schema.errors import format_error
 
 
 class GlassShopGraphQL(GraphQL[Context, None]):
@@ -236,7 +236,7 @@ class GlassShopGraphQL(GraphQL[Context, None]):
             raise TransportError(400, "Every operation of a batch needs a GraphQL query.")
         results = []
         for index, (data, query) in enumerate(zip(batch, queries, strict=True)):
-            # The first operation has the request's context; CloseSession ends each
+            # The first operation has the request's context; CloseUnitOfWork ends each
             # one's unit of work, so every further operation gets a fresh context.
             own = context if index == 0 else await self.get_context(request, sub_response)
             results.append(await self._execute(request_adapter, own, data, query, deadline))
@@ -245,10 +245,10 @@ class GlassShopGraphQL(GraphQL[Context, None]):
     async def _charge_batch(self, request: Request, context: Context, size: int) -> None:
         """A batch of N costs N from the per-IP request budget: the middleware charged
         one, this the rest, so batching is no way around the budget."""
-        limits = context.resources.limits
+        limiter = context.resources.rate_limiter
         host = request.client.host if request.client else "unknown"
         try:
-            await limits.hit(limits.rules.requests_ip, host, amount=size - 1)
+            await limiter.hit(limiter.rules.requests_ip, host, amount=size - 1)
         except RateLimited as limited:
             raise TransportError(
                 429,
@@ -349,14 +349,13 @@ class GlassShopGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         resources: Resources = request.app.state.resources
-        identity = request.scope.get("user")
-        meta = RequestMeta.from_connection(request)
+        meta = request_meta(request)
         return Context(
             request=request,
             response=response if isinstance(response, Response) else None,
             resources=resources,
-            identity=identity if isinstance(identity, Identity) else ANONYMOUS,
-            uow=UnitOfWork(resources.sessions, meta, publish_audit=resources.audit_feed.publish),
+            identity=request_identity(request),
+            uow=UnitOfWork(resources.database, meta, publish_audit=resources.audit_feed.publish),
         )
 
     async def process_result(

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from api.client_app import has_client
+from api.http.spa import has_client
 from api.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger("glassshop.client")

@@ -1,4 +1,5 @@
-"""Closes the request's database session when its operation ends."""
+"""Each operation's unit of work ends with it: CloseUnitOfWork closes the database
+session of the context's UnitOfWork when the operation finishes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import AsyncIterator
 from strawberry.extensions import SchemaExtension
 
 
-class CloseSession(SchemaExtension):
+class CloseUnitOfWork(SchemaExtension):
     async def on_operation(self) -> AsyncIterator[None]:
         try:
             yield
