@@ -59,7 +59,7 @@ async def identify(resources: Resources, token: str | None) -> Identity:
     except InvalidAccessToken:
         return REJECTED
     try:
-        if await resources.revocations.is_revoked(claims.session_id):
+        if await resources.revocations.is_revoked(claims.session_id, claims.user_id):
             return REJECTED
     except ServiceUnavailable:
         return UNCHECKED

@@ -1,7 +1,9 @@
 """Whether an access token's session is still live, shared by every API instance.
 
-An access token names its session (the `sid` claim). PostgreSQL is the truth;
-Redis remembers "live" for a few seconds so most requests need no query. Ending a
+An access token names its user (`sub`) and its session (`sid`); the session is live
+only if it is not revoked *and* belongs to that user, so a token cannot pair one
+user with another user's session. PostgreSQL is the truth; Redis remembers "live"
+(as the session's owner) for a few seconds so most requests need no query. Ending a
 session overwrites that key with "revoked" for as long as an access token lives, so
 its tokens stop working at once on every instance. "Live" is only ever written where
 no marker exists (SET NX): an instance that read the session from PostgreSQL just
@@ -31,7 +33,7 @@ from db.models import AuthSession
 log = logging.getLogger("glassshop.revocation")
 
 _KEY = "glassshop:live-session:{}"
-_LIVE = b"1"
+# A live session's marker is its owner's id (hex); a revoked one's is this.
 _REVOKED = b"0"
 # How stale "live" may be when a revocation could not reach Redis.
 LIVE_TTL_SECONDS = 30
@@ -72,38 +74,44 @@ class SessionRevocations:
                 self._ttl,
             )
 
-    async def is_revoked(self, session_id: uuid.UUID) -> bool:
+    async def is_revoked(self, session_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+        """True unless the session is live and belongs to `user_id`."""
         key = _KEY.format(session_id)
         try:
             marker = await self._redis.get(key)
         except RedisError:
-            return not await self._live_in_database(session_id)
-        if marker is not None:
-            return marker == _REVOKED
-        live = await self._live_in_database(session_id)
+            return not await self._live_in_database(session_id, user_id)
+        if marker == _REVOKED:
+            return True
+        if marker == user_id.hex.encode():
+            return False
+        # No marker, or another owner's (a forged pairing, or a marker written by an
+        # older release): PostgreSQL decides, and only its "live" is remembered.
+        live = await self._live_in_database(session_id, user_id)
         if live:
-            await self.remember_live(session_id)
+            await self.remember_live(session_id, user_id)
         return not live
 
-    async def remember_live(self, session_id: uuid.UUID) -> None:
+    async def remember_live(self, session_id: uuid.UUID, user_id: uuid.UUID) -> None:
         """Cache what PostgreSQL just said, unless a revocation has been marked since."""
         with contextlib.suppress(RedisError):  # the next check asks PostgreSQL again
-            await self._redis.set(_KEY.format(session_id), _LIVE, ex=self._ttl, nx=True)
+            await self._redis.set(_KEY.format(session_id), user_id.hex, ex=self._ttl, nx=True)
 
-    async def _live_in_database(self, session_id: uuid.UUID) -> bool:
+    async def _live_in_database(self, session_id: uuid.UUID, user_id: uuid.UUID) -> bool:
         try:
             async with asyncio.timeout(self._check_timeout):
-                return await self._query_live(session_id)
+                return await self._query_live(session_id, user_id)
         except Exception as exc:
             if is_unavailable(exc):
                 raise ServiceUnavailable() from exc
             raise
 
-    async def _query_live(self, session_id: uuid.UUID) -> bool:
+    async def _query_live(self, session_id: uuid.UUID, user_id: uuid.UUID) -> bool:
         async with self._database() as db:
             found = await db.exec(
                 select(AuthSession.id)
                 .where(col(AuthSession.id) == session_id)
+                .where(col(AuthSession.user_id) == user_id)
                 .where(col(AuthSession.revoked_at).is_(None))
             )
             return found.first() is not None

@@ -38,7 +38,13 @@ class AuditSubscriptions:
 async def _still_allowed(info: Info) -> None:
     """Checked again before each entry: a subscription outlives its connect-time check,
     and a signed-out session or a user who lost staff rights must stop receiving."""
-    session_id = info.context.identity.session_id
-    if session_id is not None and await info.context.resources.revocations.is_revoked(session_id):
+    identity = info.context.identity
+    if (
+        identity.session_id is not None
+        and identity.user_id is not None
+        and await info.context.resources.revocations.is_revoked(
+            identity.session_id, identity.user_id
+        )
+    ):
         raise InvalidToken()
     await require_staff(info)

@@ -1,6 +1,6 @@
 """Access-token edges that tests/schema/accounts/test_access_tokens.py leaves open: `nbf`,
-a malformed `sid`, the exact end of a token's life, and how long a revoked session's
-tokens stay refused."""
+a malformed `sid`, a `sid` of another user's session, the exact end of a token's life,
+and how long a revoked session's tokens stay refused."""
 
 from __future__ import annotations
 
@@ -62,6 +62,31 @@ async def test_a_signed_token_whose_session_id_is_not_a_string_is_unauthenticate
     assert result.error_codes == ["UNAUTHENTICATED"]
 
 
+async def test_a_signed_token_pairing_a_user_with_another_users_session_is_unauthenticated(
+    client: GraphQLClient, account: Account, settings: Settings
+) -> None:
+    victim = await client.register("victim@example.com")
+    _, attackers_session = ids_of(account)
+    victims_id, _ = ids_of(victim)
+    token = forge(settings, victims_id, attackers_session)
+
+    result = await client.execute(ME, token=token)
+
+    assert result.error_codes == ["UNAUTHENTICATED"]
+
+
+async def test_another_users_session_is_refused_even_while_its_live_marker_is_cached(
+    client: GraphQLClient, account: Account, settings: Settings
+) -> None:
+    victim = await client.register("victim@example.com")
+    assert await is_signed_in(client, account.access_token)  # the session's marker cached
+    _, attackers_session = ids_of(account)
+    token = forge(settings, ids_of(victim)[0], attackers_session)
+
+    assert (await client.execute(ME, token=token)).error_codes == ["UNAUTHENTICATED"]
+    assert await is_signed_in(client, account.access_token)  # the real owner is unaffected
+
+
 async def test_a_token_is_accepted_until_its_expiry_without_leeway(
     client: GraphQLClient, account: Account, settings: Settings
 ) -> None:
@@ -80,7 +105,7 @@ async def test_a_revoked_session_replaces_its_live_marker_in_redis(
 ) -> None:
     assert await is_signed_in(client, account.access_token)  # cached as live
     key = f"glassshop:live-session:{session_id_of(account.access_token)}"
-    assert await redis.get(key) == b"1"
+    assert await redis.get(key) == uuid.UUID(ids_of(account)[0]).hex.encode()  # its owner
 
     await client.execute(LOGOUT, {"token": account.refresh_token}, token=account.access_token)
 
@@ -96,7 +121,8 @@ async def test_a_live_marker_written_after_a_revocation_does_not_revive_the_sess
     session_id = session_id_of(account.access_token)
     await client.execute(LOGOUT, {"token": account.refresh_token}, token=account.access_token)
 
-    await app.state.resources.revocations.remember_live(uuid.UUID(session_id))
+    user_id = uuid.UUID(ids_of(account)[0])
+    await app.state.resources.revocations.remember_live(uuid.UUID(session_id), user_id)
 
     assert await redis.get(f"glassshop:live-session:{session_id}") == b"0"
     assert not await is_signed_in(client, account.access_token)
