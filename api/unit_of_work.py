@@ -39,6 +39,10 @@ class UnitOfWork:
         self._closed = False
         self._after_commit: list[AfterCommit] = []
 
+    def fresh(self) -> UnitOfWork:
+        """A new unit of work for the same caller: the next operation's."""
+        return UnitOfWork(self._database, self.meta, publish_audit=self._publish_audit)
+
     @property
     def db(self) -> AsyncSession:
         """The one database session of this request, opened on first use."""

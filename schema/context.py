@@ -1,4 +1,9 @@
-"""The typed per-request context: identity, unit of work (one DB session), loaders."""
+"""The typed per-operation context: identity, unit of work (one DB session), loaders.
+
+Over HTTP each operation has a context of its own. A websocket has one connection
+context (its connection_init token, checked once to accept the socket) and every
+operation sent on it runs with its own copy (`for_operation`): its own unit of work and
+loaders, and an identity checked again for that operation (schema/operation_scope.py)."""
 
 from __future__ import annotations
 
@@ -27,6 +32,10 @@ class Context:
     loaders: Loaders = field(init=False)
     # graphql-transport-ws: the connection_init payload (where browsers send the token).
     connection_params: dict[str, Any] | None = None
+    # The access token of a websocket's connection_init (None: none was sent).
+    bearer: str | None = None
+    # A websocket's connection context, which no operation runs with.
+    is_connection: bool = False
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(lambda: self.uow.db, self.resources.cache)
@@ -36,6 +45,23 @@ class Context:
         loader results kept from the previous event."""
         await self.uow.release()
         self.loaders = Loaders(lambda: self.uow.db, self.resources.cache)
+
+    @property
+    def on_socket(self) -> bool:
+        return isinstance(self.request, WebSocket)
+
+    def for_operation(self) -> Context:
+        """The context of one operation on this websocket: its own unit of work and
+        loaders; the identity is the connection's until the operation checks it again."""
+        return Context(
+            request=self.request,
+            response=None,
+            resources=self.resources,
+            identity=self.identity,
+            uow=self.uow.fresh(),
+            connection_params=self.connection_params,
+            bearer=self.bearer,
+        )
 
     @property
     def db(self) -> AsyncSession:

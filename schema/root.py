@@ -29,10 +29,11 @@ from schema.accounts.types import SessionType, UserType
 from schema.audit.queries import AuditQueries
 from schema.audit.subscriptions import AuditSubscriptions
 from schema.audit.types import AuditLogType
+from schema.context import Context
 from schema.errors import ErrorCodes, coded_stream
 from schema.node import NodeQueries
 from schema.observability import Observe
-from schema.operation_scope import CloseUnitOfWork
+from schema.operation_scope import OperationScope
 from schema.profiles.mutations import ProfileMutations
 from schema.profiles.types import UserProfileType
 from schema.query_limits import cost_limit, directives_limit, document_size_limit
@@ -67,6 +68,10 @@ class GlassShopSchema(strawberry.Schema):
         operation_extensions: dict[str, Any] | None = None,
         allowed_operation_types: Iterable[OperationType] | None = None,
     ) -> StreamResult:
+        if isinstance(context_value, Context) and context_value.is_connection:
+            # A websocket's operations each run with a context of their own, checked
+            # again by OperationScope before they execute.
+            context_value = context_value.for_operation()
         results = await super().stream(
             query,
             variable_values,
@@ -89,7 +94,7 @@ def build_schema(settings: Settings | None = None) -> GlassShopSchema:
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         # First in, last out: it sees the errors after ErrorCodes has mapped them.
         Observe,
-        CloseUnitOfWork,
+        OperationScope,
         partial(ErrorCodes, hide_suggestions=not s.suggestions_enabled),
         partial(MaxTokensLimiter, max_token_count=s.max_tokens),
         partial(QueryDepthLimiter, max_depth=s.max_query_depth),

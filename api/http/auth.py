@@ -9,10 +9,8 @@ from __future__ import annotations
 from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser
 from starlette.requests import HTTPConnection
 
-from api.errors import ServiceUnavailable
-from api.identity import ANONYMOUS, REJECTED, UNCHECKED, Identity
-from api.infra.tokens import InvalidAccessToken
-from api.resources import Resources
+from api.authentication import identify, parse_bearer
+from api.identity import ANONYMOUS, Identity
 
 
 class RequestUser(BaseUser):
@@ -41,29 +39,7 @@ def request_identity(conn: HTTPConnection) -> Identity:
 
 
 def bearer_token(conn: HTTPConnection) -> str | None:
-    header = conn.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return ""  # present but unusable: rejected, not anonymous
-    return token.strip()
-
-
-async def identify(resources: Resources, token: str | None) -> Identity:
-    """Who an access token names: anonymous without one, rejected if it is not valid."""
-    if token is None:
-        return ANONYMOUS
-    try:
-        claims = resources.tokens.decode_access(token)
-    except InvalidAccessToken:
-        return REJECTED
-    try:
-        if await resources.revocations.is_revoked(claims.session_id, claims.user_id):
-            return REJECTED
-    except ServiceUnavailable:
-        return UNCHECKED
-    return Identity(claims.user_id, claims.session_id)
+    return parse_bearer(conn.headers.get("authorization"))
 
 
 class TokenAuthBackend(AuthenticationBackend):

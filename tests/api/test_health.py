@@ -13,9 +13,9 @@ from api.app import create_app
 from tests.conftest import make_settings
 from tests.support.accounts import device
 from tests.support.graphql import GraphQLClient
+from tests.support.services import UNREACHABLE_DATABASE
 
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
-UNREACHABLE_DATABASE = "postgresql://glassshop@127.0.0.1:1/glassshop"
 
 
 async def test_healthz_answers_ok(client: GraphQLClient) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from strawberry.asgi import GraphQL
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.schema import Schema
 
-from api.http.graphql.view import GlassShopGraphQL
+from api.http.graphql.view import GlassShopGraphQL, GlassShopWebSocketAdapter
 
 # Upstream signatures the view was written against (strawberry-graphql 0.341).
 PINNED = {
@@ -55,7 +55,7 @@ def overridden() -> list[str]:
     return sorted(
         name
         for name, value in vars(GlassShopGraphQL).items()
-        if callable(value) and any(name in vars(base) for base in GraphQL.__mro__)
+        if inspect.isfunction(value) and any(name in vars(base) for base in GraphQL.__mro__)
     )
 
 
@@ -68,3 +68,10 @@ def test_an_override_takes_the_parameters_strawberry_passes(name: str) -> None:
     ours = inspect.signature(getattr(GlassShopGraphQL, name)).parameters
     theirs = inspect.signature(getattr(GraphQL, name)).parameters
     assert [(p.name, p.kind) for p in ours.values()] == [(p.name, p.kind) for p in theirs.values()]
+
+
+def test_the_websocket_adapter_class_is_the_one_strawberry_uses() -> None:
+    # The view attribute Strawberry reads to wrap each websocket.
+    assert "websocket_adapter_class" in vars(GraphQL)
+    assert GlassShopGraphQL.websocket_adapter_class is GlassShopWebSocketAdapter
+    assert issubclass(GlassShopWebSocketAdapter, ASGIWebSocketAdapter)

@@ -16,8 +16,7 @@ from api.settings import Settings
 from tests.conftest import make_settings
 from tests.support.accounts import device
 from tests.support.graphql import DEFAULT_PASSWORD, LOGIN, Account, GraphQLClient
-
-UNREACHABLE_DATABASE = "postgresql://glassshop@127.0.0.1:1/glassshop"
+from tests.support.services import UNREACHABLE_DATABASE
 
 
 @pytest.fixture

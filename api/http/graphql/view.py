@@ -27,18 +27,20 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
-from api.errors import AppError, RateLimited, ServiceUnavailable
-from api.http.auth import identify, request_identity
+from api.authentication import identify
+from api.errors import AppError, RateLimited, ServiceUnavailable, is_unavailable
+from api.http.auth import request_identity
 from api.http.graphql.csrf import csrf_refusal, csrf_safe
 from api.http.graphql.graphiql import GraphiQLPage
 from api.http.graphql.sign_in_count import count_sign_in_fields
@@ -60,8 +62,22 @@ from api.unit_of_work import UnitOfWork
 from schema.context import Context
 from schema.errors import format_error
 
+# The websocket close code for "try again later" (RFC 6455 registry): not 4403, which
+# says the credentials were refused and which graphql-ws clients do not retry.
+TRY_AGAIN_LATER = (1013, "Try again later")
+
+
+class GlassShopWebSocketAdapter(ASGIWebSocketAdapter):
+    """Closes with the code on_ws_connect chose for the connection, if it chose one."""
+
+    async def close(self, code: int, reason: str) -> None:
+        code, reason = getattr(self.ws.state, "close_with", (code, reason))
+        await super().close(code, reason)
+
 
 class GlassShopGraphQL(GraphQL[Context, None]):
+    websocket_adapter_class = GlassShopWebSocketAdapter
+
     def __init__(
         self,
         *args: Any,
@@ -71,6 +87,9 @@ class GlassShopGraphQL(GraphQL[Context, None]):
     ) -> None:
         # Strawberry's own pages load their assets from a CDN: only ours is served.
         kwargs["graphql_ide"] = "graphiql" if graphiql else None
+        # graphql-transport-ws only: the legacy subscriptions-transport-ws protocol would
+        # be a second websocket API, without the per-operation checks.
+        kwargs["subscription_protocols"] = (GRAPHQL_TRANSPORT_WS_PROTOCOL,)
         super().__init__(*args, **kwargs)
         self.max_body_bytes = max_body_bytes
         self.graphiql = graphiql
@@ -236,7 +255,7 @@ class GlassShopGraphQL(GraphQL[Context, None]):
             raise TransportError(400, "Every operation of a batch needs a GraphQL query.")
         results = []
         for index, (data, query) in enumerate(zip(batch, queries, strict=True)):
-            # The first operation has the request's context; CloseUnitOfWork ends each
+            # The first operation has the request's context; OperationScope ends each
             # one's unit of work, so every further operation gets a fresh context.
             own = context if index == 0 else await self.get_context(request, sub_response)
             results.append(await self._execute(request_adapter, own, data, query, deadline))
@@ -332,20 +351,36 @@ class GlassShopGraphQL(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """graphql-transport-ws connection_init: browsers cannot set headers on a
         websocket, so the access token comes in the payload (`authorization:
-        "Bearer …"`). Only staff may connect (the only subscription is staff-only)."""
+        "Bearer …"`). Only staff may connect (the only subscription is staff-only); each
+        operation sent later is checked again on its own (schema/operation_scope.py).
+        When the token cannot be checked now (PostgreSQL down, the budget spent), the
+        socket closes with 1013, which graphql-ws clients retry, not with 4403."""
         params = context.connection_params or {}
         raw = params.get("authorization") or params.get("Authorization")
         if isinstance(raw, str) and raw.strip():
             scheme, _, token = raw.strip().partition(" ")
-            bearer = token.strip() if scheme.lower() == "bearer" else raw.strip()
-            context.identity = await identify(context.resources, bearer)
-        viewer = None
-        if context.identity.user_id is not None:
-            viewer = await context.loaders.user.load(context.identity.user_id)
-        await context.next_event()
+            context.bearer = token.strip() if scheme.lower() == "bearer" else raw.strip()
+        try:
+            await self._charge_connection(context)
+            context.identity = await identify(context.resources, context.bearer)
+            if context.identity.token_unchecked:
+                raise ServiceUnavailable()
+            viewer = None
+            if context.identity.user_id is not None:
+                viewer = await context.loaders.user.load(context.identity.user_id)
+            await context.next_event()
+        except Exception as error:
+            if isinstance(error, ServiceUnavailable | RateLimited) or is_unavailable(error):
+                context.request.state.close_with = TRY_AGAIN_LATER
+            raise ConnectionRejectionError() from error
         if viewer is None or not viewer.can_sign_in or not viewer.is_staff:
             raise ConnectionRejectionError()
         return cast(UnsetType, UNSET)
+
+    @staticmethod
+    async def _charge_connection(context: Context) -> None:
+        limiter = context.resources.rate_limiter
+        await limiter.hit(limiter.rules.requests_ip, context.uow.meta.ip_address or "unknown")
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         resources: Resources = request.app.state.resources
@@ -356,6 +391,7 @@ class GlassShopGraphQL(GraphQL[Context, None]):
             resources=resources,
             identity=request_identity(request),
             uow=UnitOfWork(resources.database, meta, publish_audit=resources.audit_feed.publish),
+            is_connection=isinstance(request, WebSocket),
         )
 
     async def process_result(

@@ -14,14 +14,14 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
-from websockets.typing import Subprotocol
 
 from api.settings import Settings
 from tests.support.accounts import LOGOUT, forget_user, make_staff
 from tests.support.graphql import DEFAULT_PASSWORD, REGISTER, Account, GraphQLClient
 from tests.support.live_server import live_server
+from tests.support.sockets import open_socket
 
 SUBSCRIBE = """
 subscription Watch($filter: AuditLogFilter) {
@@ -57,14 +57,6 @@ async def staff_account(http: GraphQLClient, engine: AsyncEngine, redis: Redis) 
 
 async def staff_token(http: GraphQLClient, engine: AsyncEngine, redis: Redis) -> str:
     return (await staff_account(http, engine, redis)).access_token
-
-
-async def open_socket(url: str, token: str | None) -> ClientConnection:
-    protocol = Subprotocol("graphql-transport-ws")
-    ws = await connect(url.replace("http", "ws", 1) + "/graphql", subprotocols=[protocol])
-    payload: dict[str, Any] = {"authorization": f"Bearer {token}"} if token else {}
-    await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
-    return ws
 
 
 async def subscribe(url: str, token: str, filter: dict[str, Any] | None = None) -> ClientConnection:
