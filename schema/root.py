@@ -34,6 +34,7 @@ from schema.errors import ErrorCodes, coded_stream
 from schema.node import NodeQueries
 from schema.observability import Observe
 from schema.operation_scope import OperationScope
+from schema.operation_selection import OperationSelection
 from schema.profiles.mutations import ProfileMutations
 from schema.profiles.types import UserProfileType
 from schema.query_limits import cost_limit, directives_limit, document_size_limit
@@ -95,6 +96,7 @@ def build_schema(settings: Settings | None = None) -> GlassShopSchema:
         # First in, last out: it sees the errors after ErrorCodes has mapped them.
         Observe,
         OperationScope,
+        OperationSelection,
         partial(ErrorCodes, hide_suggestions=not s.suggestions_enabled),
         partial(MaxTokensLimiter, max_token_count=s.max_tokens),
         partial(QueryDepthLimiter, max_depth=s.max_query_depth),

@@ -10,10 +10,15 @@ from __future__ import annotations
 import inspect
 
 import pytest
+from graphql import parse
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.schema import Schema
+from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from api.http.graphql.view import GlassShopGraphQL, GlassShopWebSocketAdapter
+from schema.operation_selection import requested_operation_name
+from schema.root import schema
 
 # Upstream signatures the view was written against (strawberry-graphql 0.341).
 PINNED = {
@@ -75,3 +80,16 @@ def test_the_websocket_adapter_class_is_the_one_strawberry_uses() -> None:
     assert "websocket_adapter_class" in vars(GraphQL)
     assert GlassShopGraphQL.websocket_adapter_class is GlassShopWebSocketAdapter
     assert issubclass(GlassShopWebSocketAdapter, ASGIWebSocketAdapter)
+
+
+def test_the_requested_operation_name_is_what_the_request_sent() -> None:
+    # schema/operation_selection.py reads it: operation_name itself falls back to the
+    # document's first operation.
+    document = "query A { __typename } query B { __typename }"
+    every = set(OperationType)
+    unnamed = ExecutionContext(document, schema, every, provided_operation_name=None)
+    named = ExecutionContext(document, schema, every, provided_operation_name="B")
+    unnamed.graphql_document = named.graphql_document = parse(document)
+
+    assert (requested_operation_name(unnamed), unnamed.operation_name) == (None, "A")
+    assert requested_operation_name(named) == "B"

@@ -351,6 +351,46 @@ async def test_an_operation_not_selected_by_name_is_not_counted(batching: GraphQ
     assert reply.json()[1] == {"data": {"__typename": "Query"}}
 
 
+def registers(*emails: str) -> str:
+    return " ".join(
+        f'r{n}: register(input: {{email: "{email}", password: "{DEFAULT_PASSWORD}"}}) '
+        "{ accessToken }"
+        for n, email in enumerate(emails)
+    )
+
+
+async def test_several_operations_without_an_operation_name_are_refused_and_none_runs(
+    client: GraphQLClient, engine: AsyncEngine
+) -> None:
+    document = (
+        f"mutation A {{ {registers('a1@example.com', 'a2@example.com')} }} "
+        f"mutation B {{ {registers('b1@example.com')} }}"
+    )
+
+    reply = await post(client, {"query": document})
+
+    assert reply.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "operationName" in reply.json()["errors"][0]["message"]
+    assert "data" not in reply.json()
+    assert await scalar(engine, "SELECT count(*) FROM users") == 0
+
+
+async def test_the_operation_named_by_operation_name_is_the_one_counted_and_run(
+    client: GraphQLClient, engine: AsyncEngine
+) -> None:
+    document = (
+        f"mutation A {{ {registers('a1@example.com', 'a2@example.com')} }} "
+        f"mutation B {{ {registers('b1@example.com')} }}"
+    )
+
+    refused = await post(client, {"query": document, "operationName": "A"})
+    ran = await post(client, {"query": document, "operationName": "B"})
+
+    assert assert_refused(refused)
+    assert ran.json()["data"]["r0"]["accessToken"]
+    assert await scalar(engine, "SELECT email FROM users") == "b1@example.com"
+
+
 # Transport rules still hold
 
 
