@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import itertools
+import math
+from collections import Counter
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -15,6 +19,9 @@ Environment = Literal["development", "test", "production"]
 # Shipped so that development works out of the box; production refuses it.
 DEV_JWT_SECRET = "glassshop-development-secret-do-not-use-in-production"  # noqa: S105
 MIN_SECRET_LENGTH = 32
+# HS256 keys are guessable offline from any one token: production wants at least this
+# much entropy, as estimated by `estimated_secret_bits`.
+MIN_SECRET_BITS = 128
 
 # OWASP's floor for argon2id: 19 MiB of memory and 2 passes.
 OWASP_MIN_MEMORY_KIB = 19 * 1024
@@ -50,6 +57,38 @@ def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
+
+def _shannon_bits(symbols: Sequence[object]) -> float:
+    """Length times the Shannon entropy of the symbols' frequencies: what the sequence
+    would carry if it were drawn at random from the symbols it shows. A short sample
+    rarely shows every symbol of its alphabet, so the plain estimate is low; the
+    Miller-Madow term ((distinct - 1) / 2 ln 2) corrects for that."""
+    if not symbols:
+        return 0.0
+    total = len(symbols)
+    counts = Counter(symbols).values()
+    plain = -sum(n * math.log2(n / total) for n in counts)
+    return plain + (len(counts) - 1) / (2 * math.log(2))
+
+
+def _is_repeated(text: str) -> bool:
+    """Whether `text` is a shorter piece repeated (at least twice, the last one cut)."""
+    return any(
+        text == (text[:period] * (len(text) // period + 1))[: len(text)]
+        for period in range(1, len(text) // 2 + 1)
+    )
+
+
+def estimated_secret_bits(secret: str) -> float:
+    """A cautious estimate of a secret's entropy in bits: 0 for a repeated piece
+    ("abcabc..."); otherwise the smaller Shannon estimate over its characters and over
+    the steps between neighbours, so that runs ("abcdef...", "123456...") count as
+    little as one repeated character."""
+    if _is_repeated(secret):
+        return 0.0
+    steps = [ord(b) - ord(a) for a, b in itertools.pairwise(secret)]
+    return min(_shannon_bits(secret), _shannon_bits(steps))
 
 
 def normalize_database_url(url: str) -> str:
@@ -238,6 +277,22 @@ class Settings(BaseSettings):
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard_origin(cls, value: list[str]) -> list[str]:
+        # The app allows credentials, and Starlette answers "*" by echoing whatever Origin
+        # asks: any web page could read the API as the signed-in user. "null" is the Origin
+        # of every sandboxed frame and file:// page, so it is as open. Refused in every
+        # environment, since a developer's browser visits hostile pages too. Patterns
+        # ("https://*.example.com") are refused as well: Starlette matches exact strings.
+        unsafe = [origin for origin in value if "*" in origin or origin.lower() == "null"]
+        if unsafe:
+            raise ValueError(
+                f"{', '.join(unsafe)} cannot be allowed with credentials; "
+                "list each origin exactly (https://app.example.com)"
+            )
+        return value
+
     @field_validator("trusted_proxies", "metrics_networks")
     @classmethod
     def _valid_networks(cls, value: list[str]) -> list[str]:
@@ -328,11 +383,21 @@ class Settings(BaseSettings):
             raise SettingsError(f"production needs {' and '.join(missing)} to be set")
         if not self.smtp_host:
             raise SettingsError("production needs SMTP_HOST to be set (emails must go out)")
+        self._check_jwt_secret()
+
+    def _check_jwt_secret(self) -> None:
         secret = self.jwt_secret.get_secret_value()
         if secret == DEV_JWT_SECRET or len(secret) < MIN_SECRET_LENGTH:
             raise SettingsError(
                 f"production needs JWT_SECRET set to a random value of at least "
                 f"{MIN_SECRET_LENGTH} characters"
+            )
+        # Long is not random: 32 times "a" passes the length check and is guessed at once.
+        if estimated_secret_bits(secret) < MIN_SECRET_BITS:
+            raise SettingsError(
+                f"production needs a random JWT_SECRET: this one repeats itself or uses too "
+                f"few different characters (under {MIN_SECRET_BITS} bits estimated); generate "
+                "one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
 
 

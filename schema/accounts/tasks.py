@@ -1,4 +1,7 @@
-"""Account emails, run by the worker from outbox messages (see api/jobs/runner.py)."""
+"""Account emails, run by the worker from outbox messages (see api/jobs/runner.py).
+
+Their text is the service's own words and links only: nothing a user typed (names,
+usernames) is quoted, because the recipient's address may not be theirs."""
 
 from __future__ import annotations
 
@@ -48,7 +51,10 @@ async def send_welcome(uow: UnitOfWork, env: JobEnv, job: OutboxMessage) -> None
     user = await _user(uow, job.payload["user_id"])
     if user is None:
         return
-    text = f"Welcome to GlassShop, {user.first_name or user.username}!\n\n"
+    # No name or username: both are chosen by whoever registered, and the address is not
+    # verified yet, so quoting them would let anyone put their words ("URGENT: call ...")
+    # into an official GlassShop email to someone else's mailbox.
+    text = "Welcome to GlassShop!\n\n"
     if user.email_verified_at is None:
         text += await _verification_text(uow, env, user, job)
     await env.mailer.send(Mail(user.email, "Welcome to GlassShop", text, key=str(job.id)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 
@@ -69,7 +70,12 @@ def test_production_without_a_database_url_fails_with_one_line(settings: Setting
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     done = subprocess.run(
         [sys.executable, "-m", "api.cli", "migrate"],
-        env={**env, "APP_ENV": "production", "JWT_SECRET": "s" * 40, "SMTP_HOST": "smtp"},
+        env={
+            **env,
+            "APP_ENV": "production",
+            "JWT_SECRET": secrets.token_urlsafe(48),
+            "SMTP_HOST": "smtp",
+        },
         capture_output=True,
         text=True,
         cwd=PROJECT_ROOT,

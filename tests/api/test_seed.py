@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 
@@ -149,7 +150,7 @@ async def test_seed_refuses_to_run_in_production(settings: Settings, engine: Asy
         "--password",
         PASSWORD,
         APP_ENV="production",
-        JWT_SECRET="s" * 40,
+        JWT_SECRET=secrets.token_urlsafe(48),
     )
 
     assert done.returncode == 2

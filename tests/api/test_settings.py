@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import os
+import secrets
+
 import pytest
 
 from api.settings import DEV_JWT_SECRET, Settings, SettingsError, load_settings
@@ -10,7 +14,7 @@ PROD = {
     "APP_ENV": "production",
     "DATABASE_URL": "postgresql://db.internal/glassshop",
     "REDIS_URL": "redis://cache.internal:6379/0",
-    "JWT_SECRET": "k" * 48,
+    "JWT_SECRET": secrets.token_urlsafe(48),
     "SMTP_HOST": "smtp.internal",
 }
 
@@ -52,6 +56,71 @@ def test_production_refuses_a_default_or_short_secret(
     use_env(monkeypatch, values)
 
     with pytest.raises(SettingsError, match="JWT_SECRET"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "a" * 32,
+        "k" * 48,
+        "jwt-" + "y" * 40,
+        "Password1" * 4,
+        "abcdefghijklmnopqrstuvwxyz012345",
+        secrets.token_urlsafe(18) * 2,
+    ],
+)
+def test_production_refuses_a_long_but_guessable_secret(
+    monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
+    use_env(monkeypatch, {**PROD, "JWT_SECRET": secret})
+
+    with pytest.raises(SettingsError, match="random JWT_SECRET") as refused:
+        load_settings()
+
+    assert "\n" not in str(refused.value) and secret not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        secrets.token_urlsafe(32),
+        secrets.token_hex(32),
+        base64.b64encode(os.urandom(32)).decode(),
+    ],
+)
+def test_production_accepts_a_secret_from_a_random_generator(
+    monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
+    use_env(monkeypatch, {**PROD, "JWT_SECRET": secret})
+
+    assert load_settings().jwt_secret.get_secret_value() == secret
+
+
+@pytest.mark.parametrize("origins", ["*", "https://a.example,*", "https://a.example, null"])
+def test_production_refuses_an_origin_any_page_can_claim(
+    monkeypatch: pytest.MonkeyPatch, origins: str
+) -> None:
+    use_env(monkeypatch, {**PROD, "CORS_ORIGINS": origins})
+
+    with pytest.raises(SettingsError, match=r"CORS_ORIGINS.*cannot be allowed with credentials"):
+        load_settings()
+
+
+def test_development_refuses_a_wildcard_origin_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The app always allows credentials, and a developer's browser visits other sites.
+    use_env(monkeypatch, {"CORS_ORIGINS": "*"})
+
+    with pytest.raises(SettingsError, match="CORS_ORIGINS"):
+        load_settings()
+
+
+def test_an_origin_pattern_is_refused_since_origins_match_exactly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_env(monkeypatch, {"CORS_ORIGINS": "https://*.example.com"})
+
+    with pytest.raises(SettingsError, match="list each origin exactly"):
         load_settings()
 
 

@@ -10,6 +10,7 @@ import ipaddress
 import json
 import os
 import re
+import secrets
 import shutil
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ COMPOSE = OPS / "compose.yml"
 ENV_EXAMPLE = OPS / ".env.example"
 APP_SERVICES = ("api", "worker", "migrate")
 # Not real secrets: only for rendering the file.
-REQUIRED = {"POSTGRES_PASSWORD": "pg-" + "x" * 29, "JWT_SECRET": "jwt-" + "y" * 40}
+REQUIRED = {"POSTGRES_PASSWORD": "pg-" + "x" * 29, "JWT_SECRET": secrets.token_urlsafe(48)}
 
 
 def compose_env(**values: str) -> dict[str, str]:
