@@ -41,6 +41,31 @@ async def _active_user(uow: UnitOfWork, user_id: uuid.UUID | None) -> User:
     return user
 
 
+def _dead_link(*, keep_changes: bool = False) -> BadUserInput:
+    error = BadUserInput({"token": [_DEAD_LINK]})
+    # BadUserInput's constructor takes no keep_changes; the flag is AppError's attribute.
+    error.keep_changes = keep_changes
+    return error
+
+
+async def _redeem_reset_link(uow: UnitOfWork, token: str) -> User:
+    """The active user of a live reset link, the link used up.
+
+    The user's row is locked before the link is consumed, so that two of the user's
+    links used at once queue on the user: the second then finds itself used up by the
+    first's use_up_all (consuming first would deadlock the two, each holding its own
+    token and waiting on the other's)."""
+    owner = await email_tokens.owner(uow, token, email_tokens.RESET)
+    user = await uow.db.get(User, owner, with_for_update=True) if owner else None
+    if user is None or await email_tokens.consume(uow, token, email_tokens.RESET) is None:
+        raise _dead_link()
+    if not user.is_active or user.deleted_at is not None:
+        # Refused, and the link stays used up (committed despite the error): it must
+        # not work once the account is reactivated.
+        raise _dead_link(keep_changes=True)
+    return user
+
+
 async def verify_email(uow: UnitOfWork, resources: Resources, token: str) -> User:
     user = await _active_user(uow, await email_tokens.consume(uow, token, email_tokens.VERIFY))
     if user.email_verified_at is None:
@@ -64,9 +89,11 @@ async def reset_password(
     problems = v.new_password_problems(new_password, resources.settings)
     if problems:
         raise BadUserInput({"newPassword": problems})
-    user = await _active_user(uow, await email_tokens.consume(uow, token, email_tokens.RESET))
+    user = await _redeem_reset_link(uow, token)
     user.password_hash = await resources.hashing.hash(new_password)
     uow.db.add(user)
+    # The password is set: no other link of the user may set it again over this one.
+    await email_tokens.use_up_all(uow, user.id, email_tokens.RESET)
     # Whoever knew the old password, or holds a session, is signed out.
     revoked = await revoke_all(uow.db, user.id, "password-reset")
     record(

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col
+from sqlmodel import col, select
 
 from api.infra.tokens import hash_refresh_token
 from api.unit_of_work import UnitOfWork
@@ -73,3 +73,33 @@ async def consume(uow: UnitOfWork, raw: str, purpose: str) -> uuid.UUID | None:
         .returning(col(EmailToken.user_id))
     )
     return result.scalar_one_or_none()
+
+
+async def owner(uow: UnitOfWork, raw: str, purpose: str) -> uuid.UUID | None:
+    """Whose live token this is, without using it up: a caller that must lock the user
+    before consuming (see email_flows._redeem_reset_link) learns whom to lock."""
+    result = await uow.db.exec(
+        select(EmailToken.user_id)
+        .where(col(EmailToken.token_hash) == _hash(raw))
+        .where(col(EmailToken.purpose) == purpose)
+        .where(col(EmailToken.used_at).is_(None))
+        .where(col(EmailToken.expires_at) > datetime.now(UTC))
+    )
+    return result.first()
+
+
+async def use_up_all(uow: UnitOfWork, user_id: uuid.UUID, purpose: str) -> None:
+    """Use up every outstanding token of the user for `purpose`, in the caller's unit of
+    work: once the password is set, no older reset link may set it again.
+
+    Callers lock the user's row (FOR UPDATE) first. A link redeemed at the same moment
+    locks it too before consuming (email_flows._redeem_reset_link), so it waits, then
+    finds its token used; consuming first would hold its token's row while waiting for
+    the user: a deadlock."""
+    await uow.db.exec(
+        update(EmailToken)
+        .where(col(EmailToken.user_id) == user_id)
+        .where(col(EmailToken.purpose) == purpose)
+        .where(col(EmailToken.used_at).is_(None))
+        .values(used_at=datetime.now(UTC))
+    )

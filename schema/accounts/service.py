@@ -17,7 +17,7 @@ from api.jobs.outbox import enqueue
 from api.resources import Resources
 from api.unit_of_work import UnitOfWork
 from db.models import User, UserProfile
-from schema.accounts import tasks
+from schema.accounts import email_tokens, tasks
 from schema.accounts import validation as v
 from schema.accounts.sessions import IssuedTokens, publish_revocations, revoke_all, start_session
 from schema.audit.service import AuditAction, record
@@ -182,6 +182,8 @@ async def change_password(
         raise BadUserInput(errors)
     user.password_hash = await resources.hashing.hash(new_password)
     uow.db.add(user)
+    # A reset link asked for earlier must not set the password back over this one.
+    await email_tokens.use_up_all(uow, user.id, email_tokens.RESET)
     # Whoever else held a session may have known the old password: sign them out.
     revoked = await revoke_all(uow.db, user.id, "password-change", keep=current_session)
     record(

@@ -17,6 +17,7 @@ from api.infra.cache import forget_user_after_commit
 from api.resources import Resources
 from api.unit_of_work import UnitOfWork
 from db.models import LAST_LOGIN_SORT, USER_SEARCH_TEXT, User
+from schema.accounts import email_tokens
 from schema.accounts.sessions import publish_revocations, revoke_all
 from schema.audit.service import AuditAction, record
 from schema.pagination import Ordering, SortKey
@@ -100,6 +101,8 @@ async def _set_active(
     if not active:
         revoked = await revoke_all(uow.db, user.id, "deactivated")
         publish_revocations(uow, resources, revoked)
+        # A reset link mailed before must not work once the account is reactivated.
+        await email_tokens.use_up_all(uow, user.id, email_tokens.RESET)
     record(
         uow,
         AuditAction.USER_REACTIVATED if active else AuditAction.USER_DEACTIVATED,
