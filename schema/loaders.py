@@ -2,7 +2,8 @@
 
 Users and profiles read through the Redis cache (api/infra/cache.py) inside the batch
 function, since Strawberry's own loader cache only lives for one request: MGET the
-keys, load the misses in one query, write them back."""
+keys, load the misses in one query, write them back. The record class is passed with
+its kind: its fields name the entries' keys and its from_json decides what decodes."""
 
 from __future__ import annotations
 
@@ -40,18 +41,14 @@ class Loaders:
         record: type[R],
         load: Callable[[list[uuid.UUID]], Any],
     ) -> list[R | None]:
-        lookup = await self._cache.get_many(kind, keys)
-        found: dict[uuid.UUID, R] = {
-            key: record.from_json(value) for key, value in lookup.found.items()
-        }
+        lookup = await self._cache.get_many(kind, record, keys)
+        found = dict(lookup.found)
         missing = [key for key in keys if key not in found]
         if missing:
             loaded: dict[uuid.UUID, R] = await load(missing)
             found.update(loaded)
             if lookup.generations is not None:
-                await self._cache.put_many(
-                    kind, {k: v.to_json() for k, v in loaded.items()}, lookup.generations
-                )
+                await self._cache.put_many(kind, record, loaded, lookup.generations)
         return [found.get(key) for key in keys]
 
     async def _users(self, ids: Sequence[uuid.UUID]) -> list[UserRecord | None]:

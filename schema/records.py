@@ -1,24 +1,56 @@
 """Read models: the public columns of a row, safe to cache and to hand to resolvers.
 
 Loaders return these rather than table rows, so a cached object can never carry a
-password hash and a resolver cannot write through it. Writes load their own rows."""
+password hash and a resolver cannot write through it. Writes load their own rows.
+
+The cache keys each record's entries by its fields (api/infra/cache.py
+`shape_version`): adding one here moves the record to new keys by itself."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from db.models import User, UserProfile
 
-
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+T = TypeVar("T")
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+# Reading back what `to_json` wrote. Cached data is checked, not trusted: an entry of
+# another shape or a corrupt one must raise ValueError (the cache then reads
+# PostgreSQL instead), never pass a wrong type on to a resolver.
+
+
+def _field(data: dict[str, Any], name: str, kind: type[T]) -> T:
+    value = data.get(name)
+    if not isinstance(value, kind):
+        raise ValueError(f"{name!r} is missing or not a {kind.__name__}")
+    return value
+
+
+def _optional(data: dict[str, Any], name: str, kind: type[T]) -> T | None:
+    if name not in data:
+        raise ValueError(f"{name!r} is missing")
+    return None if data[name] is None else _field(data, name, kind)
+
+
+def _uuid(data: dict[str, Any], name: str) -> uuid.UUID:
+    return uuid.UUID(_field(data, name, str))
+
+
+def _datetime(data: dict[str, Any], name: str) -> datetime:
+    return datetime.fromisoformat(_field(data, name, str))
+
+
+def _optional_datetime(data: dict[str, Any], name: str) -> datetime | None:
+    value = _optional(data, name, str)
+    return None if value is None else datetime.fromisoformat(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,20 +104,19 @@ class UserRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> UserRecord:
-        created = _dt(data["created_at"])
-        assert created is not None
+        """Raises ValueError if `data` is not what `to_json` writes (another shape)."""
         return cls(
-            id=uuid.UUID(data["id"]),
-            email=data["email"],
-            username=data["username"],
-            first_name=data["first_name"],
-            last_name=data["last_name"],
-            is_active=data["is_active"],
-            is_staff=data["is_staff"],
-            email_verified_at=_dt(data["email_verified_at"]),
-            last_login=_dt(data["last_login"]),
-            created_at=created,
-            deleted_at=_dt(data["deleted_at"]),
+            id=_uuid(data, "id"),
+            email=_field(data, "email", str),
+            username=_field(data, "username", str),
+            first_name=_field(data, "first_name", str),
+            last_name=_field(data, "last_name", str),
+            is_active=_field(data, "is_active", bool),
+            is_staff=_field(data, "is_staff", bool),
+            email_verified_at=_optional_datetime(data, "email_verified_at"),
+            last_login=_optional_datetime(data, "last_login"),
+            created_at=_datetime(data, "created_at"),
+            deleted_at=_optional_datetime(data, "deleted_at"),
         )
 
 
@@ -127,15 +158,14 @@ class ProfileRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ProfileRecord:
-        updated = _dt(data["updated_at"])
-        assert updated is not None
+        """Raises ValueError if `data` is not what `to_json` writes (another shape)."""
         return cls(
-            id=uuid.UUID(data["id"]),
-            user_id=uuid.UUID(data["user_id"]),
-            avatar=data["avatar"],
-            phone=data["phone"],
-            address=data["address"],
-            preferences=data["preferences"],
-            metadata=data["metadata"],
-            updated_at=updated,
+            id=_uuid(data, "id"),
+            user_id=_uuid(data, "user_id"),
+            avatar=_optional(data, "avatar", str),
+            phone=_optional(data, "phone", str),
+            address=_optional(data, "address", str),
+            preferences=_field(data, "preferences", dict),
+            metadata=_field(data, "metadata", dict),
+            updated_at=_datetime(data, "updated_at"),
         )
