@@ -2,10 +2,12 @@
 
 Domain errors (api.errors.AppError) keep their message and code. Parse and
 validation failures are GRAPHQL_VALIDATION_FAILED; variable values that do not fit
-their type are BAD_USER_INPUT, with extensions.fields naming the variable. PostgreSQL or
-Redis unreachable, gone mid-operation or too slow to answer is SERVICE_UNAVAILABLE (try
-again shortly). Anything else is INTERNAL_SERVER_ERROR with a generic message: the
-exception is logged with the request id, never sent."""
+their type are BAD_USER_INPUT, with extensions.fields naming the variable, and so are
+arguments whose variables do not fit them once their field executes (extensions.fields
+naming the argument). No message quotes a value, sent or written in the document.
+PostgreSQL or Redis unreachable, gone mid-operation or too slow to answer is
+SERVICE_UNAVAILABLE (try again shortly). Anything else is INTERNAL_SERVER_ERROR with a
+generic message: the exception is logged with the request id, never sent."""
 
 from __future__ import annotations
 
@@ -48,7 +50,8 @@ def as_validation_error(error: GraphQLError) -> GraphQLError:
     """The document does not parse or does not validate against the schema."""
     if _has_code(error):
         return error
-    return _with(error, error.message, {"code": "GRAPHQL_VALIDATION_FAILED"})
+    message = redact_literal_value(error.message)
+    return _with(error, message, {"code": "GRAPHQL_VALIDATION_FAILED"})
 
 
 def _bad_variables(error: GraphQLError) -> dict[str, list[str]] | None:
@@ -61,21 +64,34 @@ def _bad_variables(error: GraphQLError) -> dict[str, list[str]] | None:
     return {name: [error.message] for name in names} if names else None
 
 
-# --- Variable values never echoed back ---
-# graphql-core quotes the submitted value in coercion errors ("... found: {'password':
-# 'hunter2'}", "Int cannot represent non-integer value: 'abc'"): a password or token would
-# land in client logs and error trackers. Only the variable, the path inside it and a
-# reason from this list (the value cut off) are sent; any other reason is replaced whole.
+# --- Values never echoed back ---
+# graphql-core quotes the value in coercion and validation errors ("... found: {'password':
+# 'hunter2'}", "Int cannot represent non-integer value: 'abc'"), whether it came in a
+# variable or was written into the document: a password or token would land in client
+# logs and error trackers. Only the variable or argument, the path inside it and a reason
+# from this list (the value cut off) are sent; for a variable or argument, any other
+# reason is replaced whole.
 _INVALID_VARIABLE = re.compile(
     r"Variable '\$(?P<name>[^']+)' has invalid (?P<default>default )?value"
     r"(?: at (?P<path>[\w.\[\]]+))?: (?P<reason>.*)",
     re.DOTALL,
 )
 _OTHER_INVALID_VARIABLE = re.compile(r"Variable '\$([^']+)' \w+ invalid")
+# An argument's value refused as its field executes (graphql-core's coerce_argument):
+# variables inside a literal that do not fit it, which validation could not know.
+_INVALID_ARGUMENT = re.compile(
+    r"Argument '(?P<name>\w+)' has invalid value(?: at (?P<path>[\w.\[\]]+))?: (?P<reason>.*)",
+    re.DOTALL,
+)
 _VALUE_FREE_REASONS = (
     re.compile(r"Expected a value of non-null type '[^']+' to be provided\."),
     re.compile(r"Expected value of non-null type '[^']+' not to be None\."),
     re.compile(r"Within OneOf Input Object type '[^']+', exactly one field must be \w+\."),
+    # A variable inside a literal without a value (also schema/scalars.py's JSON).
+    re.compile(
+        r"Expected variable '\$\w+' provided to (?:non-null type|type|field '\w+' for OneOf "
+        r"Input Object type) '[^']+' (?:to provide a runtime value|not to be None)\."
+    ),
 )
 _REASON_BEFORE_VALUE = (
     # "..., found: <value>." and "..., but encountered error '<message>'; found: <value>."
@@ -88,14 +104,28 @@ _REASON_BEFORE_VALUE = (
     re.compile(r"(Expected value of type '[^']+'), (?:but encountered error|found: )"),
     # The built-in scalars: "Int cannot represent non-integer value: <value>".
     re.compile(r"((?:Int|Float|String|Boolean|ID) cannot represent [\w -]+): "),
-    re.compile(r"(Enum '\w+' cannot represent non-string value): "),
     # Strawberry's date and time scalars: "Value cannot represent a DateTime: <value>. ..."
     re.compile(r"(Value cannot represent an? \w+): "),
 )
-_UNKNOWN_ENUM_VALUE = re.compile(r"Value .* does not exist in '(?P<enum>\w+)' enum\.", re.DOTALL)
+# Enum errors end in a suggestion that names the enum's values, not the one submitted
+# (and is dropped in production with every other "Did you mean").
+_SUGGESTION_AT_END = r"(?P<hint> Did you mean [^?]*\?)?"
+_WRONG_ENUM_KIND = re.compile(
+    r"(?P<kept>Enum '\w+' cannot represent non-(?:string|enum) value): .*?" + _SUGGESTION_AT_END,
+    re.DOTALL,
+)
+_UNKNOWN_ENUM_VALUE = re.compile(
+    r"Value .* does not exist in '(?P<enum>\w+)' enum\." + _SUGGESTION_AT_END, re.DOTALL
+)
+# The parser quotes the token it stopped at: "Expected Name, found String 'hunter2'."
+_QUOTED_VALUE_TOKEN = re.compile(
+    r"(?P<kept>Syntax Error: .*(?:found|Unexpected) (?:String|BlockString|Int|Float)) '.*'\.",
+    re.DOTALL,
+)
 
 
-def _value_free_reason(reason: str) -> str:
+def _cut_value(reason: str) -> str | None:
+    """The reason without the value it quotes; None for a wording not known here."""
     if any(pattern.fullmatch(reason) for pattern in _VALUE_FREE_REASONS):
         return reason
     for pattern in _REASON_BEFORE_VALUE:
@@ -103,10 +133,19 @@ def _value_free_reason(reason: str) -> str:
         if match:
             kept = match.group(1)
             return kept if kept.endswith("?") else f"{kept}."
-    enum = _UNKNOWN_ENUM_VALUE.match(reason)
-    if enum:
-        return f"The value is not one of the '{enum.group('enum')}' enum's values."
-    return "The value does not fit the variable's type."
+    wrong_kind = _WRONG_ENUM_KIND.fullmatch(reason)
+    if wrong_kind:
+        return f"{wrong_kind.group('kept')}.{wrong_kind.group('hint') or ''}"
+    unknown = _UNKNOWN_ENUM_VALUE.fullmatch(reason)
+    if unknown:
+        enum, hint = unknown.group("enum"), unknown.group("hint") or ""
+        return f"The value is not one of the '{enum}' enum's values.{hint}"
+    return None
+
+
+def _value_free_reason(reason: str, holder: str) -> str:
+    cut = _cut_value(reason)
+    return cut if cut is not None else f"The value does not fit the {holder}'s type."
 
 
 def redact_variable_value(message: str) -> str:
@@ -120,8 +159,33 @@ def redact_variable_value(message: str) -> str:
     name = match.group("name")
     where = f" at '{name}{match.group('path')}'" if match.group("path") else ""
     kind = "default value" if match.group("default") else "value"
-    reason = _value_free_reason(match.group("reason"))
+    reason = _value_free_reason(match.group("reason"), "variable")
     return f"Variable '${name}' has an invalid {kind}{where}: {reason}"
+
+
+def redact_literal_value(message: str) -> str:
+    """A parse or validation message without the literal it quotes: "Expected value of
+    type 'LoginInput' not to include unknown field 'bogus'." A message that quotes no
+    value (it names the document's fields, types and variables) is kept whole."""
+    token = _QUOTED_VALUE_TOKEN.fullmatch(message)
+    if token:
+        return f"{token.group('kept')}."
+    cut = _cut_value(message)
+    return message if cut is None else cut
+
+
+def _bad_argument(error: GraphQLError) -> tuple[str, str] | None:
+    """(argument, message without the value) when graphql-core refused an argument's
+    value as the field executed; a resolver's own exceptions are never taken for one."""
+    if not isinstance(error.original_error, GraphQLError):
+        return None
+    match = _INVALID_ARGUMENT.fullmatch(error.message)
+    if match is None:
+        return None
+    name = match.group("name")
+    where = f" at '{name}{match.group('path')}'" if match.group("path") else ""
+    reason = _value_free_reason(match.group("reason"), "argument")
+    return name, f"Argument '{name}' has an invalid value{where}: {reason}"
 
 
 def _root_cause(error: GraphQLError) -> BaseException | None:
@@ -159,6 +223,10 @@ def format_error(error: GraphQLError, request_id: str | None = None) -> GraphQLE
         message = redact_variable_value(error.message)
         fields = {name: [message] for name in fields}
         return _with(error, message, {"code": "BAD_USER_INPUT", "fields": fields})
+    argument = _bad_argument(error)
+    if argument is not None:
+        name, message = argument
+        return _with(error, message, {"code": "BAD_USER_INPUT", "fields": {name: [message]}})
     if cause is None and error.path is None:
         # Raised by graphql-core about the request itself, before any resolver ran.
         return as_validation_error(error)

@@ -15,6 +15,7 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
     GraphQLNamedType,
     GraphQLSchema,
     InlineFragmentNode,
@@ -23,8 +24,8 @@ from graphql import (
     ValidationContext,
     ValidationRule,
     get_named_type,
-    value_from_ast_untyped,
 )
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.extensions import AddValidationRules, SchemaExtension
 
 from schema.pagination import DEFAULT_PAGE_SIZE
@@ -61,13 +62,17 @@ def document_size_limit(maximum: int) -> AddValidationRules:
 
 class QueryCost:
     """Each field costs 1; a paginated field's selection costs as many times as the
-    page size it asks for (its `first` or `last`, else the default page size)."""
+    page size it asks for (its `first` or `last`, else the default page size).
+
+    Arguments are read as the executor reads them, from the coerced variables: a
+    variable's default, an integral float sent for an Int and an argument's own default
+    all count as the page size execution will fetch."""
 
     def __init__(
         self,
         schema: GraphQLSchema,
         fragments: dict[str, FragmentDefinitionNode],
-        variables: dict[str, Any],
+        variables: VariableValues,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
@@ -104,21 +109,38 @@ class QueryCost:
         fields = getattr(parent, "fields", None)
         if name.startswith("__") or not fields or name not in fields:
             return 1
-        definition = fields[name]
+        definition: GraphQLField = fields[name]
+        try:
+            arguments = get_argument_values(definition, node, self.variables)
+        except GraphQLError:
+            # Execution refuses the field before resolving it: nothing below it runs.
+            return 1
         child: GraphQLNamedType = get_named_type(definition.type)
         inner = self._selection(node.selection_set, child, seen)
         multiplier = 1
         if "first" in definition.args or "last" in definition.args:
-            multiplier = self._page_size(node)
+            multiplier = page_size(arguments)
         return 1 + multiplier * inner
 
-    def _page_size(self, node: FieldNode) -> int:
-        for argument in node.arguments or ():
-            if argument.name.value in ("first", "last"):
-                value = value_from_ast_untyped(argument.value, self.variables)
-                if isinstance(value, int) and value >= 0:
-                    return value
-        return DEFAULT_PAGE_SIZE
+
+def page_size(arguments: dict[str, Any]) -> int:
+    """The larger of `first` and `last`; a negative size is refused by the resolver."""
+    sizes = [arguments.get("first"), arguments.get("last")]
+    return max((s for s in sizes if isinstance(s, int) and s >= 0), default=DEFAULT_PAGE_SIZE)
+
+
+def operation_cost(
+    schema: GraphQLSchema,
+    fragments: dict[str, FragmentDefinitionNode],
+    operation: OperationDefinitionNode,
+    inputs: dict[str, Any],
+) -> int:
+    """The operation's cost with its variables coerced as execution will coerce them;
+    0 when they cannot be, since execution then refuses the operation before any field."""
+    variables = get_variable_values(schema, operation.variable_definitions or (), inputs)
+    if isinstance(variables, list):
+        return 0
+    return QueryCost(schema, fragments, variables).of_operation(operation)
 
 
 def cost_limit(maximum: int) -> type[SchemaExtension]:
@@ -142,8 +164,11 @@ def cost_limit(maximum: int) -> type[SchemaExtension]:
                         or d.name.value == context.operation_name
                     )
                 ]
-                coster = QueryCost(context.schema._schema, fragments, context.variables or {})
-                cost = max((coster.of_operation(op) for op in operations), default=0)
+                schema, inputs = context.schema._schema, context.variables or {}
+                cost = max(
+                    (operation_cost(schema, fragments, op, inputs) for op in operations),
+                    default=0,
+                )
                 if cost > maximum:
                     raise GraphQLError(
                         f"The query is too expensive: cost {cost}, at most {maximum}. "

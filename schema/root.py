@@ -38,6 +38,7 @@ from schema.operation_selection import OperationSelection
 from schema.profiles.mutations import ProfileMutations
 from schema.profiles.types import UserProfileType
 from schema.query_limits import cost_limit, directives_limit, document_size_limit
+from schema.scalars import SCALAR_OVERRIDES
 from schema.users.mutations import UserMutations
 from schema.users.queries import UserQueries
 from schema.validation_cache import ValidDocuments, validation_cache
@@ -120,6 +121,7 @@ def build_schema(settings: Settings | None = None) -> GlassShopSchema:
         # Node implementations reached only through Query.node.
         types=[UserType, UserProfileType, AuditLogType, SessionType],
         extensions=extensions,
+        scalar_overrides=SCALAR_OVERRIDES,
         # Strawberry's batching switch; api/http/graphql/view.py runs the operations one by one.
         config=StrawberryConfig(
             batching_config={"max_operations": s.max_batch_operations} if s.batching else None
