@@ -12,7 +12,10 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
+import secrets
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -22,6 +25,33 @@ from api.errors import RateLimited
 from api.settings import Settings
 
 log = logging.getLogger("glassshop.rate_limit")
+
+# How long a reserved login attempt counts as in evaluation if it is never released (its
+# process died): longer than any evaluation takes (statements time out after 15 s).
+ATTEMPT_TTL_SECONDS = 60
+
+# Admits an attempt at an account or says how many milliseconds to wait, atomically, so
+# parallel guesses cannot all pass the check before any of them is counted. An attempt
+# waits while the account is locked, and while others are in evaluation that could use
+# up its free failures; beyond the free failures one attempt is evaluated at a time.
+# KEYS: lock, failures, attempts in evaluation (a sorted set: id -> expiry in ms).
+# ARGV: free failures, attempt TTL in ms, attempt id, busy wait in ms.
+# LocalCounter.admit is the same rule, in memory.
+_ADMIT = """
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local locked = redis.call('PTTL', KEYS[1])
+if locked > 0 then return locked end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+local in_flight = redis.call('ZCARD', KEYS[3])
+local failures = tonumber(redis.call('GET', KEYS[2]) or '0')
+if in_flight > 0 and failures + in_flight >= tonumber(ARGV[1]) then return tonumber(ARGV[4]) end
+redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), ARGV[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
+return 0
+"""
+# The wait while other attempts are in evaluation: about one password verification.
+_BUSY_SECONDS = 1.0
 
 IPV6_CLIENT_PREFIX = 64
 _IPV6_NETWORK_MASK = ((1 << IPV6_CLIENT_PREFIX) - 1) << (128 - IPV6_CLIENT_PREFIX)
@@ -69,6 +99,8 @@ class LocalCounter:
 
     def __init__(self) -> None:
         self._windows: dict[str, tuple[float, int]] = {}
+        # Attempts in evaluation: key -> attempt id -> expiry (monotonic).
+        self._attempts: dict[str, dict[str, float]] = {}
 
     def hit(self, key: str, window: int, amount: int = 1) -> tuple[int, float]:
         now = time.monotonic()
@@ -89,6 +121,63 @@ class LocalCounter:
     def delete(self, key: str) -> None:
         self._windows.pop(key, None)
 
+    def admit(self, keys: AttemptKeys, attempt: str, *, free_failures: int) -> float:
+        """The _ADMIT script, in memory: 0 with the attempt reserved, else seconds to wait.
+        Nothing here awaits, so under asyncio the check and the reservation are atomic."""
+        locked, remaining = self.peek(keys.lock)
+        if locked:
+            return remaining
+        now = time.monotonic()
+        live = {a: t for a, t in self._attempts.get(keys.attempts, {}).items() if t > now}
+        failures, _ = self.peek(keys.failures)
+        if live and failures + len(live) >= free_failures:
+            return _BUSY_SECONDS
+        live[attempt] = now + ATTEMPT_TTL_SECONDS
+        self._attempts[keys.attempts] = live
+        return 0.0
+
+    def release(self, key: str, attempt: str) -> None:
+        live = self._attempts.get(key, {})
+        live.pop(attempt, None)
+        if not live:
+            self._attempts.pop(key, None)
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptKeys:
+    """The keys of one account's lockout: its lock, failure count, attempts in evaluation."""
+
+    lock: str
+    failures: str
+    attempts: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Reservation:
+    key: str
+    attempt: str
+    # Reserved in this process (Redis was unreachable): released here too.
+    local: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    """One admitted login attempt at an account; say how it ended before it is released."""
+
+    limiter: RateLimiter
+    account: str
+
+    async def failed(self) -> None:
+        """Count the failure; beyond the free ones it locks the account, doubling."""
+        rules = self.limiter.rules
+        failures = await self.limiter.add(rules.login_failures, self.account)
+        delay = rules.lockout_seconds(failures)
+        if delay:
+            await self.limiter.lock("login", self.account, delay)
+
+    async def succeeded(self) -> None:
+        await self.limiter.reset(self.limiter.rules.login_failures, self.account)
+
 
 class RateLimiter:
     def __init__(self, redis: Redis, rules: Rules, *, enabled: bool = True) -> None:
@@ -96,6 +185,7 @@ class RateLimiter:
         self.rules = rules
         self.enabled = enabled
         self._local = LocalCounter()
+        self._admit = redis.register_script(_ADMIT)
         self.rejections = 0
 
     @staticmethod
@@ -143,23 +233,61 @@ class RateLimiter:
     # Account lockout with exponential backoff (OWASP: count per account, not only per
     # IP, so a distributed guesser is slowed too).
 
-    async def check_lock(self, name: str, subject: str) -> None:
-        if not self.enabled:
-            return
-        key = f"glassshop:lock:{name}:{subject}"
+    @asynccontextmanager
+    async def login_attempt(self, account: str) -> AsyncIterator[LoginAttempt]:
+        """Admit one login attempt at `account` (RATE_LIMITED if it must wait), reserved
+        until the block ends: the block verifies the password and reports the outcome.
+        Reserving before verifying is what stops parallel guesses from all being
+        evaluated before the first failure is counted."""
+        reservation = await self._reserve(self._attempt_keys("login", account))
         try:
-            ttl_ms = int(await self._redis.pttl(key))
+            yield LoginAttempt(self, account)
+        finally:
+            if reservation is not None:
+                await self._release(reservation)
+
+    def _attempt_keys(self, name: str, subject: str) -> AttemptKeys:
+        return AttemptKeys(
+            lock=self._lock_key(name, subject),
+            failures=self._key(self.rules.login_failures, subject),
+            attempts=f"glassshop:attempts:{name}:{subject}",
+        )
+
+    async def _reserve(self, keys: AttemptKeys) -> _Reservation | None:
+        if not self.enabled:
+            return None
+        attempt, free = secrets.token_hex(8), self.rules.login_free_failures
+        try:
+            ttl_ms, busy_ms = ATTEMPT_TTL_SECONDS * 1000, int(_BUSY_SECONDS * 1000)
+            args: list[int | str] = [free, ttl_ms, attempt, busy_ms]
+            wait = int(await self._admit(keys=[keys.lock, keys.failures, keys.attempts], args=args))
+            wait_seconds, local = wait / 1000, False
         except RedisError:
-            count, remaining = self._local.peek(key)
-            ttl_ms = int(remaining * 1000) if count else -2
-        if ttl_ms > 0:
+            wait_seconds = self._local.admit(keys, attempt, free_failures=free)
+            local = True
+        if wait_seconds > 0:
             self.rejections += 1
-            raise RateLimited(retry_after=max(1, math.ceil(ttl_ms / 1000)))
+            raise RateLimited(retry_after=max(1, math.ceil(wait_seconds)))
+        return _Reservation(keys.attempts, attempt, local)
+
+    async def _release(self, reservation: _Reservation) -> None:
+        if reservation.local:
+            self._local.release(reservation.key, reservation.attempt)
+            return
+        try:
+            await self._redis.zrem(reservation.key, reservation.attempt)
+        except RedisError:
+            # It expires with ATTEMPT_TTL_SECONDS; until then it holds one place.
+            log.warning("could not release a login attempt")
+
+    @staticmethod
+    def _lock_key(name: str, subject: str) -> str:
+        return f"glassshop:lock:{name}:{subject}"
 
     async def lock(self, name: str, subject: str, seconds: float) -> None:
         if not self.enabled:
             return
-        key = f"glassshop:lock:{name}:{subject}"
+        key = self._lock_key(name, subject)
         try:
             await self._redis.set(key, "1", px=max(1, int(seconds * 1000)))
         except RedisError:
@@ -167,7 +295,7 @@ class RateLimiter:
             self._local.hit(key, max(1, math.ceil(seconds)))
 
     async def unlock(self, name: str, subject: str) -> None:
-        key = f"glassshop:lock:{name}:{subject}"
+        key = self._lock_key(name, subject)
         self._local.delete(key)
         try:
             await self._redis.delete(key)

@@ -132,26 +132,25 @@ async def login(uow: UnitOfWork, resources: Resources, email: str, password: str
     account = v.normalize_email(email)[:254]
     await limiter.hit(rules.login_ip, uow.meta.ip_address or "unknown")
     # Per account, whichever IPs the guesses come from; unknown emails alike, so a
-    # lockout says nothing about whether the account exists.
-    await limiter.check_lock("login", account)
-    user = await find_active_by_email(uow, email)
-    # Always verify (against a dummy hash for an unknown email) so both cost the same.
-    ok = await resources.hashing.verify(user.password_hash if user else None, password)
-    if user is None or not ok or not user.is_active:
-        record(
-            uow,
-            AuditAction.LOGIN_FAILED,
-            user_id=user.id if user else None,
-            model_name="User",
-            object_id=user.id if user else None,
-            changes={} if user else {"email": account},
-        )
-        failures = await limiter.add(rules.login_failures, account)
-        delay = rules.lockout_seconds(failures)
-        if delay:
-            await limiter.lock("login", account, delay)
-        raise InvalidCredentials(keep_changes=True)
-    await limiter.reset(rules.login_failures, account)
+    # lockout says nothing about whether the account exists. The attempt is admitted
+    # (or refused) before the password is verified, and its outcome counted before it
+    # is released, so parallel guesses cannot all slip past the lockout.
+    async with limiter.login_attempt(account) as attempt:
+        user = await find_active_by_email(uow, email)
+        # Always verify (against a dummy hash for an unknown email) so both cost the same.
+        ok = await resources.hashing.verify(user.password_hash if user else None, password)
+        if user is None or not ok or not user.is_active:
+            record(
+                uow,
+                AuditAction.LOGIN_FAILED,
+                user_id=user.id if user else None,
+                model_name="User",
+                object_id=user.id if user else None,
+                changes={} if user else {"email": account},
+            )
+            await attempt.failed()
+            raise InvalidCredentials(keep_changes=True)
+        await attempt.succeeded()
     if resources.hashing.needs_rehash(user.password_hash):
         user.password_hash = await resources.hashing.hash(password)
     user.last_login = datetime.now(UTC)

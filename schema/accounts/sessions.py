@@ -2,7 +2,9 @@
 
 A session is a refresh-token family. Each refresh rotates the token; presenting a
 rotated token again means it was copied, so the whole family is revoked, unless
-it happens within a short grace window (two tabs refreshing at the same moment)."""
+it happens within a short grace window (two tabs refreshing at the same moment).
+A refresh in the grace window forks the chain; the first use of either branch retires
+the other, so the family keeps one chain and a copied token cannot start its own."""
 
 from __future__ import annotations
 
@@ -116,6 +118,7 @@ async def rotate(uow: UnitOfWork, resources: Resources, raw_token: str) -> Issue
         # A concurrent refresh from another tab: give it its own token in the family.
     else:
         token.rotated_at = now
+        await _supersede_other_heads(db, token)
 
     session.last_used_at = now
     session.ip_address = meta.ip_address
@@ -128,6 +131,23 @@ async def rotate(uow: UnitOfWork, resources: Resources, raw_token: str) -> Issue
         object_id=session.id,
     )
     return _issue_tokens(db, resources, user, session, now)
+
+
+async def _supersede_other_heads(db: AsyncSession, token: RefreshToken) -> None:
+    """Once a token of the family is exchanged, every other unused token of it is stale.
+
+    The grace window can give a family two unused tokens: siblings made from one token
+    by two tabs, or by a thief replaying it. Left alone, each would start a chain that
+    is never presented twice, so reuse detection would never see the other. Marking the
+    others rotated as of their own issue makes presenting one reuse, unless it is within
+    the grace window of its issue (the other tab's answer arriving late)."""
+    await db.exec(
+        update(RefreshToken)
+        .where(col(RefreshToken.session_id) == token.session_id)
+        .where(col(RefreshToken.id) != token.id)
+        .where(col(RefreshToken.rotated_at).is_(None))
+        .values(rotated_at=col(RefreshToken.created_at))
+    )
 
 
 def publish_revocations(uow: UnitOfWork, resources: Resources, ids: list[uuid.UUID]) -> None:
