@@ -84,6 +84,7 @@ def build_resources(settings: Settings, database_url: str) -> Resources:
         statement_timeout_ms=settings.db_statement_timeout_ms,
     )
     redis = create_redis(settings)
+    rate_limiter = RateLimiter(redis, Rules.from_settings(settings), enabled=settings.rate_limits)
     database = create_db_factory(engine)
     resources = Resources(
         settings=settings,
@@ -113,12 +114,13 @@ def build_resources(settings: Settings, database_url: str) -> Resources:
         audit_feed=AuditFeed(redis),
         persisted_queries=PersistedQueries(
             redis,
+            rate_limiter,
+            rate_limiter.rules.apq_register_ip,
             ttl_seconds=settings.persisted_query_ttl_seconds,
             max_chars=settings.max_document_chars,
+            max_entries=settings.persisted_query_max_entries,
         ),
-        rate_limiter=RateLimiter(
-            redis, Rules.from_settings(settings), enabled=settings.rate_limits
-        ),
+        rate_limiter=rate_limiter,
         metrics=Metrics(),
     )
     resources.metrics.watch(resources, resources.jobs.metrics)

@@ -195,6 +195,8 @@ class Settings(BaseSettings):
     rate_verification_user: str = Field("3/900", validation_alias="RATE_LIMIT_VERIFICATION")
     rate_refresh_session: str = Field("30/60", validation_alias="RATE_LIMIT_REFRESH")
     rate_requests_ip: str = Field("600/60", validation_alias="RATE_LIMIT_REQUESTS_IP")
+    # New persisted-query hashes one client IP may register (a client app has tens).
+    rate_apq_register_ip: str = Field("100/3600", validation_alias="RATE_LIMIT_APQ_IP")
     # Failed logins per account (any IP) before each further failure locks the account
     # for 1, 2, 4, ... seconds, up to the maximum.
     login_free_failures: int = Field(5, ge=1, validation_alias="LOGIN_FREE_FAILURES")
@@ -210,6 +212,8 @@ class Settings(BaseSettings):
     max_query_cost: int = Field(5000, ge=1, validation_alias="MAX_QUERY_COST")
     request_timeout_seconds: float = Field(30.0, gt=0, validation_alias="REQUEST_TIMEOUT")
     persisted_query_ttl_seconds: int = Field(7 * 24 * 3600, ge=1, validation_alias="APQ_TTL")
+    # The persisted-query store's bound: beyond it the oldest registrations leave.
+    persisted_query_max_entries: int = Field(10_000, ge=1, validation_alias="APQ_MAX_ENTRIES")
     # Anonymous GET queries may be cached this long by browsers and CDNs.
     public_cache_seconds: int = Field(30, ge=0, validation_alias="PUBLIC_CACHE_SECONDS")
     # None: on everywhere but production.
@@ -308,6 +312,7 @@ class Settings(BaseSettings):
         "rate_verification_user",
         "rate_refresh_session",
         "rate_requests_ip",
+        "rate_apq_register_ip",
     )
     @classmethod
     def _rate_spec(cls, value: str) -> str:

@@ -38,6 +38,7 @@ RATE_SPECS = (
     "rate_verification_user",
     "rate_refresh_session",
     "rate_requests_ip",
+    "rate_apq_register_ip",
 )
 TABLES = (
     "audit_logs",

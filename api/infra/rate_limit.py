@@ -313,6 +313,7 @@ class Rules:
     verification_user: Rule
     refresh_session: Rule
     requests_ip: Rule
+    apq_register_ip: Rule
     login_free_failures: int
     login_lockout_max_seconds: int
 
@@ -328,6 +329,7 @@ class Rules:
             verification_user=Rule.parse("verification-user", s.rate_verification_user),
             refresh_session=Rule.parse("refresh-session", s.rate_refresh_session),
             requests_ip=Rule.parse("requests-ip", s.rate_requests_ip, per_ip=True),
+            apq_register_ip=Rule.parse("apq-register-ip", s.rate_apq_register_ip, per_ip=True),
             login_free_failures=s.login_free_failures,
             login_lockout_max_seconds=s.login_lockout_max_seconds,
         )

@@ -275,3 +275,61 @@ async def test_a_publicly_cacheable_response_varies_on_authorization(
     assert reply.headers["cache-control"].startswith("public")
     varies = {name.strip().lower() for name in reply.headers.get("vary", "").split(",")}
     assert "authorization" in varies
+
+
+# What may be stored, and how much
+
+
+@pytest.mark.parametrize(
+    "document",
+    ["{ noSuchField }", "{ __typename", "query($n: Int!) { users(first: $n) { totalCount } }"],
+    ids=["invalid", "unparseable", "invalid variables"],
+)
+async def test_a_document_that_does_not_run_valid_is_not_stored(
+    client: GraphQLClient, redis: Redis, document: str
+) -> None:
+    reply = await post_apq(client, sha256(document), document)
+
+    assert codes(reply)  # refused before execution
+    assert await redis.keys("glassshop:apq:*") == []
+
+
+async def test_a_client_ip_may_register_only_so_many_new_hashes(start_app: StartApp) -> None:
+    app = await start_app(rate_apq_register_ip="3/3600")
+    documents = [f"{{ n{n}: __typename }}" for n in range(4)]
+
+    async with device(app, ip="198.51.100.30") as client:
+        replies = [await post_apq(client, sha256(d), d) for d in documents]
+        by_hash = [await post_apq(client, sha256(d)) for d in documents]
+
+    assert [reply.json().get("data") for reply in replies] == [
+        {f"n{n}": "Query"} for n in range(4)
+    ]  # every one ran
+    assert [codes(reply) for reply in by_hash] == [[], [], [], ["PERSISTED_QUERY_NOT_FOUND"]]
+
+
+async def test_sending_a_stored_document_again_registers_nothing_new(start_app: StartApp) -> None:
+    app = await start_app(rate_apq_register_ip="1/3600")
+    first, second = "{ a: __typename }", "{ b: __typename }"
+
+    async with device(app, ip="198.51.100.31") as client:
+        await post_apq(client, sha256(first), first)
+        await post_apq(client, sha256(first), first)  # Apollo resends after a miss
+        await post_apq(client, sha256(second), second)
+        replies = [await post_apq(client, sha256(d)) for d in (first, second)]
+
+    assert [codes(reply) for reply in replies] == [[], ["PERSISTED_QUERY_NOT_FOUND"]]
+
+
+async def test_the_store_keeps_at_most_apq_max_entries_the_oldest_leaving_first(
+    start_app: StartApp, redis: Redis
+) -> None:
+    app = await start_app(persisted_query_max_entries=3)
+    documents = [f"{{ m{n}: __typename }}" for n in range(5)]
+
+    async with device(app) as client:
+        for document in documents:
+            await post_apq(client, sha256(document), document)
+
+    stored = set(await redis.keys("glassshop:apq:*"))
+    assert stored == {stored_keys(sha256(d)).encode() for d in documents[2:]}

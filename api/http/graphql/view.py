@@ -56,6 +56,7 @@ from api.http.graphql.transport import (
     request_data,
 )
 from api.http.request_meta import request_meta
+from api.infra.persisted_queries import Registration
 from api.resources import Resources
 from api.settings import Settings
 from api.unit_of_work import UnitOfWork
@@ -241,7 +242,11 @@ class GlassShopGraphQL(GraphQL[Context, None]):
         sub_response.headers["cache-control"] = self._cache_control(request, settings)
         if len(batch) > 1:
             await self._charge_batch(request, context, len(batch))
-        queries = [await self._resolve_query(context, data, sub_response) for data in batch]
+        registered: dict[str, str] = {}
+        resolved = [
+            await self._resolve_query(context, data, sub_response, registered) for data in batch
+        ]
+        queries = [query for query, _ in resolved]
         sign_ins = sum(
             count_sign_in_fields(query, data.operation_name, settings.max_tokens)
             for query, data in zip(queries, batch, strict=True)
@@ -250,15 +255,17 @@ class GlassShopGraphQL(GraphQL[Context, None]):
         if sign_ins > 1:
             raise TransportError(400, "A request may call login, register or refresh only once.")
         if not isinstance(request_data, list):
-            return await self._execute(request_adapter, context, request_data, queries[0], deadline)
+            return await self._execute(
+                request_adapter, context, request_data, resolved[0], deadline
+            )
         if any(not query for query in queries):
             raise TransportError(400, "Every operation of a batch needs a GraphQL query.")
         results = []
-        for index, (data, query) in enumerate(zip(batch, queries, strict=True)):
+        for index, (data, one) in enumerate(zip(batch, resolved, strict=True)):
             # The first operation has the request's context; OperationScope ends each
             # one's unit of work, so every further operation gets a fresh context.
             own = context if index == 0 else await self.get_context(request, sub_response)
-            results.append(await self._execute(request_adapter, own, data, query, deadline))
+            results.append(await self._execute(request_adapter, own, data, one, deadline))
         return results
 
     async def _charge_batch(self, request: Request, context: Context, size: int) -> None:
@@ -277,32 +284,60 @@ class GlassShopGraphQL(GraphQL[Context, None]):
             ) from limited
 
     async def _resolve_query(
-        self, context: Context, request_data: GraphQLRequestData, sub_response: Response
-    ) -> str | ExecutionResult | None:
+        self,
+        context: Context,
+        request_data: GraphQLRequestData,
+        sub_response: Response,
+        registered: dict[str, str],
+    ) -> tuple[str | ExecutionResult | None, Registration | None]:
         """The operation's document, from the persisted-query store when it is sent by
-        hash (APQ, also inside a batch); an ExecutionResult with the error when the hash
-        is unknown or does not match."""
+        hash (APQ, also inside a batch), and the registration to store once it has run
+        valid when it came with its hash; an ExecutionResult with the error when the
+        hash is unknown or does not match."""
         persisted = (request_data.extensions or {}).get("persistedQuery")
         if persisted is None:
-            return request_data.query
+            return request_data.query, None
         try:
-            return await context.resources.persisted_queries.resolve(request_data.query, persisted)
+            found = await context.resources.persisted_queries.resolve(
+                request_data.query, persisted, registered
+            )
         except AppError as error:
             # Apollo's link resends the full query on this 200 answer; never cache it.
             sub_response.headers["cache-control"] = "private, no-cache"
             located = GraphQLError(error.message, original_error=error)
-            return ExecutionResult(data=None, errors=[format_error(located)])
+            return ExecutionResult(data=None, errors=[format_error(located)]), None
+        if found.registration is not None:
+            # A later operation of the same batch may send only its hash.
+            registered[found.registration.sha256] = found.registration.query
+        return found.query, found.registration
 
     async def _execute(
         self,
         request_adapter: AsyncHTTPRequestAdapter,
         context: Context,
         request_data: GraphQLRequestData,
-        query: str | ExecutionResult | None,
+        resolved: tuple[str | ExecutionResult | None, Registration | None],
         deadline: float,
     ) -> ExecutionResult:
+        query, registration = resolved
         if isinstance(query, ExecutionResult):
             return query
+        result = await self._run(request_adapter, context, request_data, query, deadline)
+        if registration is not None and not _is_request_error(result):
+            # Parsed, validated and within the limits: worth storing for its hash.
+            await context.resources.persisted_queries.register(
+                registration, context.uow.meta.ip_address
+            )
+        return result
+
+    async def _run(
+        self,
+        request_adapter: AsyncHTTPRequestAdapter,
+        context: Context,
+        request_data: GraphQLRequestData,
+        query: str | None,
+        deadline: float,
+    ) -> ExecutionResult:
         method = request_adapter.method
         # Subscriptions stream over the WebSocket only: this view has no HTTP streaming
         # transport, and executed here a subscription resolver would run as a query.
