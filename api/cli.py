@@ -32,10 +32,9 @@ def _database_url(settings: Settings) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from api.app import create_app
     from api.dev.client_build import ensure_client_built
+    from api.http.serving import serve
     from db.upgrade import upgrade_to_head
 
     settings = _settings()
@@ -57,9 +56,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if not (settings.database_url and settings.redis_url):
             print("glassshop: --workers > 1 needs DATABASE_URL and REDIS_URL", file=sys.stderr)
             return 2
-        uvicorn.run("api.app:app", workers=args.workers, **common)
+        serve("api.app:app", workers=args.workers, **common)
     else:
-        uvicorn.run(create_app(settings, database_url=url), **common)
+        serve(create_app(settings, database_url=url), **common)
     return 0
 
 

@@ -23,6 +23,9 @@ SLOW_HASHING = {
     "ARGON2_TIME_COST": "8",
     "ARGON2_MEMORY_COST_KIB": str(64 * 1024),
     "PASSWORD_HASH_WORKERS": "1",
+    # Six parallel logins to one account are more than the lockout lets be evaluated at
+    # once (tests/hardening/test_login_lockout_races.py): not what this test is about.
+    "LOGIN_FREE_FAILURES": "100",
 }
 EXIT_WITHIN = 40.0  # uvicorn's 30 s graceful period (api/cli.py), and some
 
@@ -79,3 +82,48 @@ async def test_sigterm_finishes_the_requests_in_flight_and_refuses_new_connectio
     # uvicorn exits by re-raising the signal it handled, once shutdown is complete.
     assert code in (0, -signal.SIGTERM), api.log()
     assert "Application shutdown complete" in api.log()
+
+
+# A CPU-heavy request holds the event loop; the connections opened meanwhile are
+# accepted only once it is free again, just as the shutdown begins.
+HEAVY_FIELDS = 40_000
+HEAVY_LIMITS = {
+    "MAX_ALIASES": str(HEAVY_FIELDS),
+    "MAX_TOKENS": str(HEAVY_FIELDS * 4),
+    "MAX_DOCUMENT_CHARS": str(HEAVY_FIELDS * 20),
+    "MAX_BODY_BYTES": str(HEAVY_FIELDS * 40),
+    "MAX_QUERY_COST": str(HEAVY_FIELDS * 2),
+}
+QUEUED = 8
+
+
+@pytest.fixture
+async def heavy_api(
+    database_url: str, redis_url: str, jwt_secret: str, tmp_path: Path
+) -> AsyncIterator[ApiProcess]:
+    env = api_environment(database_url, redis_url, jwt_secret, **HEAVY_LIMITS)
+    async with running_api(tmp_path / "api.log", env) as process:
+        yield process
+
+
+async def test_sigterm_answers_the_requests_queued_behind_a_cpu_heavy_one(
+    heavy_api: ApiProcess,
+) -> None:
+    heavy = "{ " + " ".join(f"a{n}: __typename" for n in range(HEAVY_FIELDS)) + " }"
+
+    async def post(query: str) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=heavy_api.base_url, timeout=60) as http:
+            return await http.post("/graphql", json={"query": query})
+
+    running = asyncio.create_task(post(heavy))
+    await asyncio.sleep(0.5)  # the heavy document is being parsed: the loop is busy
+    queued = [asyncio.create_task(post("{ __typename }")) for _ in range(QUEUED)]
+    await asyncio.sleep(0.2)  # connected (the kernel accepted them), requests sent
+    heavy_api.terminate()
+
+    answers = await asyncio.wait_for(asyncio.gather(*queued, return_exceptions=True), 60)
+    await asyncio.wait_for(running, 60)
+    code = await asyncio.to_thread(heavy_api.wait, EXIT_WITHIN)
+
+    assert [getattr(a, "status_code", repr(a)) for a in answers] == [200] * QUEUED
+    assert code in (0, -signal.SIGTERM), heavy_api.log()
