@@ -19,8 +19,10 @@ one after the other, each in its own unit of work."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any, cast
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
 from graphql import GraphQLError
 from starlette.requests import Request
@@ -156,7 +158,7 @@ class GlassShopGraphQL(GraphQL[Context, None]):
         if isinstance(error, TransportError):
             headers.update(error.headers)
         return Response(
-            self.encode_json({"errors": [formatted]}),
+            json_body({"errors": [formatted]}),
             status_code=error.status_code,
             media_type=media_type,
             headers=headers,
@@ -182,6 +184,11 @@ class GlassShopGraphQL(GraphQL[Context, None]):
                 "cache-control": "no-cache",
             },
         )
+
+    def encode_json(self, data: object) -> str:
+        # Text, not bytes: the websocket adapter sends bytes as binary frames, which
+        # graphql-transport-ws does not use. HTTP bodies take json_body's bytes directly.
+        return json_body(data).decode()
 
     def parse_json(self, data: str | bytes) -> Any:
         return decode_json_body(data)
@@ -454,7 +461,7 @@ class GlassShopGraphQL(GraphQL[Context, None]):
             else JSON
         )
         response = Response(
-            self.encode_json(response_data),
+            json_body(response_data),
             status_code=sub_response.status_code or _status_code(response_data, media_type),
             media_type=media_type,
             # A shared cache must not answer a signed-in request with an anonymous reply.
@@ -463,6 +470,15 @@ class GlassShopGraphQL(GraphQL[Context, None]):
         )
         response.headers.raw.extend(sub_response.headers.raw)
         return response
+
+
+def json_body(data: object) -> bytes:
+    """orjson, several times faster than json; json only for what orjson refuses (an
+    integer beyond 64 bits inside a JSON value a client stored)."""
+    try:
+        return orjson.dumps(data)
+    except TypeError:
+        return json.dumps(data, separators=(",", ":")).encode()
 
 
 def _timed_out() -> ExecutionResult:

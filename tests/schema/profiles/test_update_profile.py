@@ -309,3 +309,15 @@ async def test_update_profile_when_anonymous_is_unauthenticated(
 
     assert result.error_codes == ["UNAUTHENTICATED"]
     assert await stored_state(engine) == before
+
+
+async def test_preferences_holding_an_integer_beyond_64_bits_read_back_exactly(
+    client: GraphQLClient,
+) -> None:
+    # Response bodies are encoded with orjson, which refuses such integers itself.
+    account = await client.register("ada@example.com")
+    huge = {"counter": 10**30, "negative": -(2**70)}
+
+    (await update(client, account, preferences=huge)).ok()
+
+    assert (await me(client, account))["profile"]["preferences"] == huge
