@@ -1,8 +1,8 @@
 """Limits on what one GraphQL document may ask for, checked before execution.
 
-Depth, aliases and tokens use Strawberry's own extensions (see schema/root.py); the
-rules here add the number of directives, the document's size, and a cost that
-multiplies by the page sizes (`first`/`last`) a query asks for."""
+Depth and aliases use Strawberry's own rules and tokens its extension (see
+schema/root.py); the rules here add the number of directives, the document's size, and
+a cost that multiplies by the page sizes (`first`/`last`) a query asks for."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
     DirectiveNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -26,12 +27,12 @@ from graphql import (
     get_named_type,
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
-from strawberry.extensions import AddValidationRules, SchemaExtension
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
 
 from schema.pagination import DEFAULT_PAGE_SIZE
 
 
-def directives_limit(maximum: int) -> AddValidationRules:
+def _max_directives(maximum: int) -> type[ValidationRule]:
     class MaxDirectives(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
@@ -44,10 +45,10 @@ def directives_limit(maximum: int) -> AddValidationRules:
                     GraphQLError(f"The document uses more than {maximum} directives.", node)
                 )
 
-    return AddValidationRules([MaxDirectives])
+    return MaxDirectives
 
 
-def document_size_limit(maximum: int) -> AddValidationRules:
+def _max_document_size(maximum: int) -> type[ValidationRule]:
     class MaxDocumentSize(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
@@ -57,7 +58,24 @@ def document_size_limit(maximum: int) -> AddValidationRules:
                     GraphQLError(f"The document is longer than {maximum} characters.")
                 )
 
-    return AddValidationRules([MaxDocumentSize])
+    return MaxDocumentSize
+
+
+def document_rules(
+    *, max_depth: int, max_aliases: int, max_directives: int, max_document_chars: int
+) -> list[type[ASTValidationRule]]:
+    """The validation rules of the document limits, built once per schema.
+
+    Rule classes hold no state between validations (graphql-core makes an instance per
+    validation), so one set serves every request; Strawberry's depth and alias limiter
+    extensions would build theirs again for each request, even one whose document is
+    already known valid (schema/validation_cache.py) and is not validated at all."""
+    return [
+        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
+        _max_directives(max_directives),
+        _max_document_size(max_document_chars),
+    ]
 
 
 class QueryCost:

@@ -9,10 +9,9 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
-    QueryDepthLimiter,
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -37,7 +36,7 @@ from schema.operation_scope import OperationScope
 from schema.operation_selection import OperationSelection
 from schema.profiles.mutations import ProfileMutations
 from schema.profiles.types import UserProfileType
-from schema.query_limits import cost_limit, directives_limit, document_size_limit
+from schema.query_limits import cost_limit, document_rules
 from schema.scalars import SCALAR_OVERRIDES
 from schema.users.mutations import UserMutations
 from schema.users.queries import UserQueries
@@ -91,6 +90,12 @@ def build_schema(settings: Settings | None = None) -> GlassShopSchema:
     """The schema with the request limits and policies of `settings` (defaults without)."""
     s = settings or Settings()
     known = ValidDocuments()
+    rules = document_rules(
+        max_depth=s.max_query_depth,
+        max_aliases=s.max_aliases,
+        max_directives=s.max_directives,
+        max_document_chars=s.max_document_chars,
+    )
     # Factories, not instances: an extension keeps per-request state, so each
     # request gets its own.
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
@@ -100,10 +105,7 @@ def build_schema(settings: Settings | None = None) -> GlassShopSchema:
         OperationSelection,
         partial(ErrorCodes, hide_suggestions=not s.suggestions_enabled),
         partial(MaxTokensLimiter, max_token_count=s.max_tokens),
-        partial(QueryDepthLimiter, max_depth=s.max_query_depth),
-        partial(MaxAliasesLimiter, max_alias_count=s.max_aliases),
-        partial(directives_limit, s.max_directives),
-        partial(document_size_limit, s.max_document_chars),
+        partial(AddValidationRules, rules),
         cost_limit(s.max_query_cost),
         validation_cache(known),
     ]
