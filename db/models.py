@@ -95,6 +95,21 @@ class User(SQLModel, table=True):
     deleted_at: datetime | None = _optional_timestamp()
 
 
+class UserCount(SQLModel, table=True):
+    """How many users are in each (active, staff) bucket, for the staff list's totalCount.
+
+    Kept exact by statement-level triggers on `users` (see the migration that creates
+    this table): each INSERT, UPDATE or DELETE adds its net change per bucket in the same
+    transaction, and TRUNCATE users empties it. "Active" means what the list's isActive
+    filter means: is_active AND deleted_at IS NULL. Never written by the API itself."""
+
+    __tablename__ = "user_counts"
+
+    active: bool = Field(primary_key=True)
+    staff: bool = Field(primary_key=True)
+    total: int = Field(default=0, sa_type=sa.BigInteger, nullable=False)
+
+
 class UserProfile(SQLModel, table=True):
     __tablename__ = "user_profiles"
 

@@ -8,7 +8,7 @@ from api.errors import Forbidden
 from schema.accounts.types import UserType
 from schema.context import Info
 from schema.ids import parse_id
-from schema.pagination import PageArgs, count, fetch_page
+from schema.pagination import PageArgs, fetch_page
 from schema.permissions import require_staff, require_user
 from schema.records import UserRecord
 from schema.users.inputs import OrderDirection, UserFilter, UserOrder
@@ -42,11 +42,13 @@ class UserQueries:
         order_by: UserOrder | None = None,
     ) -> UserConnection:
         await require_staff(info)
-        stmt = users_statement((filter or UserFilter()).to_filter())
+        filters = (filter or UserFilter()).to_filter()
+        stmt = users_statement(filters)
         order = order_by or UserOrder(field=UserOrderField.DATE_JOINED)
         ordering = user_ordering(order.field, order.direction == OrderDirection.DESC)
         db = info.context.db
         page = await fetch_page(db, stmt, ordering, PageArgs(first, after, last, before))
         for row in page.rows:
             info.context.loaders.prime_user(UserRecord.of(row))
-        return UserConnection.of(page, await count(db, stmt))
+        # totalCount is counted by its own resolver, and only when it is selected.
+        return UserConnection.of(page, filters)

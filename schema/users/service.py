@@ -10,17 +10,18 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from api.errors import BadUserInput, NotFound
 from api.infra.cache import forget_user_after_commit
 from api.resources import Resources
 from api.unit_of_work import UnitOfWork
-from db.models import LAST_LOGIN_SORT, USER_SEARCH_TEXT, User
+from db.models import LAST_LOGIN_SORT, USER_SEARCH_TEXT, User, UserCount
 from schema.accounts import email_tokens
 from schema.accounts.sessions import publish_revocations, revoke_all
 from schema.audit.service import AuditAction, record
-from schema.pagination import Ordering, SortKey
+from schema.pagination import Ordering, SortKey, count
 from schema.times import in_range
 
 SEARCH_MAX = 100
@@ -61,6 +62,12 @@ def _escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _search_term(filters: UserListFilter) -> str | None:
+    """The search text that filters the list, if any (blank searches match everyone)."""
+    term = filters.search.strip() if filters.search is not None else ""
+    return term or None
+
+
 def users_statement(filters: UserListFilter) -> SelectOfScalar[User]:
     errors: dict[str, list[str]] = {}
     if filters.search is not None and len(filters.search) > SEARCH_MAX:
@@ -70,8 +77,9 @@ def users_statement(filters: UserListFilter) -> SelectOfScalar[User]:
     if errors:
         raise BadUserInput(errors)
     stmt = select(User)
-    if filters.search and filters.search.strip():
-        pattern = f"%{_escape_like(filters.search.strip())}%"
+    term = _search_term(filters)
+    if term is not None:
+        pattern = f"%{_escape_like(term)}%"
         stmt = stmt.where(sa.literal_column(f"({USER_SEARCH_TEXT})").ilike(pattern, escape="\\"))
     if filters.is_active is not None:
         # The same meaning as User.isActive: active and not soft-deleted.
@@ -82,6 +90,28 @@ def users_statement(filters: UserListFilter) -> SelectOfScalar[User]:
     return in_range(
         stmt, col(User.created_at), filters.joined_after, filters.joined_before, field="joined"
     )
+
+
+async def count_users(db: AsyncSession, filters: UserListFilter) -> int:
+    """How many users the list has under `filters` (its totalCount).
+
+    Unfiltered, or filtered by isActive and/or isStaff only: a sum over at most four
+    rows of `user_counts`, which triggers on `users` keep exact in the same
+    transactions that change users (db/models.py UserCount), whatever the table's size.
+    Any other filter (search, joinedAfter, joinedBefore) counts the matching rows with a
+    scan of the filtered list: its cost grows with the rows that match."""
+    if (
+        _search_term(filters) is not None
+        or filters.joined_after is not None
+        or filters.joined_before is not None
+    ):
+        return await count(db, users_statement(filters))
+    stmt = select(func.coalesce(func.sum(col(UserCount.total)), 0))
+    if filters.is_active is not None:
+        stmt = stmt.where(col(UserCount.active) == filters.is_active)
+    if filters.is_staff is not None:
+        stmt = stmt.where(col(UserCount.staff) == filters.is_staff)
+    return int((await db.exec(stmt)).one())
 
 
 async def _set_active(

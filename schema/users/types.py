@@ -6,9 +6,11 @@ import strawberry
 
 from db.models import User
 from schema.accounts.types import UserType
+from schema.context import Info
 from schema.pagination import Page
 from schema.records import UserRecord
 from schema.relay import PageInfo
+from schema.users.service import UserListFilter, count_users
 
 
 @strawberry.type
@@ -21,10 +23,18 @@ class UserEdge:
 class UserConnection:
     edges: list[UserEdge]
     page_info: PageInfo
-    total_count: int
+    filters: strawberry.Private[UserListFilter]
+
+    @strawberry.field
+    async def total_count(self, info: Info) -> int:
+        # Resolved only when selected: a page without totalCount runs no count at all.
+        # Unfiltered or by isActive/isStaff alone it reads the trigger-kept user_counts
+        # (at most four rows); with search or joinedAfter/joinedBefore it still counts
+        # the filtered rows with a scan (schema/users/service.py count_users).
+        return await count_users(info.context.db, self.filters)
 
     @classmethod
-    def of(cls, page: Page[User], total: int) -> UserConnection:
+    def of(cls, page: Page[User], filters: UserListFilter) -> UserConnection:
         return cls(
             edges=[
                 UserEdge(cursor=c, node=UserType.from_model(UserRecord.of(row)))
@@ -33,5 +43,5 @@ class UserConnection:
             page_info=PageInfo.of(
                 page.cursors, has_next=page.has_next_page, has_previous=page.has_previous_page
             ),
-            total_count=total,
+            filters=filters,
         )
