@@ -1,10 +1,12 @@
 """Sign in for ops/bench/run.sh: print an access token, or write refresh tokens to a file.
 
     python -m ops.bench.tokens --url URL access EMAIL           # password: $BENCH_PASSWORD
-    python -m ops.bench.tokens --url URL refresh --count N --out FILE
+    python -m ops.bench.tokens --url URL refresh [--first F] --count N --out FILE
 
-`refresh` signs in as the seeded users user00001 … userN (one session each) and writes
-their refresh tokens, one a line, for refresh.lua's per-connection token chains."""
+`refresh` signs in as the seeded users userF … user(F+N-1) (F defaults to 1; one
+session each) and writes their refresh tokens, one a line, for refresh.lua's
+per-connection token chains. run.sh gives each server under test its own users, so no
+two servers consume each other's chains."""
 
 from __future__ import annotations
 
@@ -39,7 +41,8 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     access = sub.add_parser("access", help="print an access token")
     access.add_argument("email")
-    refresh = sub.add_parser("refresh", help="write refresh tokens of user00001 … userN")
+    refresh = sub.add_parser("refresh", help="write refresh tokens of userF … user(F+N-1)")
+    refresh.add_argument("--first", type=int, default=1)
     refresh.add_argument("--count", type=int, required=True)
     refresh.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
@@ -53,7 +56,7 @@ def main() -> None:
             return
         tokens = [
             login(http, args.url, f"user{n:05d}@glassshop.test", password)["refreshToken"]
-            for n in range(1, args.count + 1)
+            for n in range(args.first, args.first + args.count)
         ]
     args.out.write_text("".join(f"{token}\n" for token in tokens))
 
