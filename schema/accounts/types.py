@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
+from strawberry.types.unset import UNSET, UnsetType
 
 from api.errors import NotFound
 from db.models import AuthSession
@@ -17,7 +18,7 @@ from schema.audit.types import AuditLogConnection
 from schema.context import Info
 from schema.pagination import PageArgs, first_page
 from schema.permissions import require_self_or_staff
-from schema.records import UserRecord
+from schema.records import ProfileRecord, UserRecord
 from schema.relay import Node
 
 if TYPE_CHECKING:
@@ -63,6 +64,9 @@ class UserType(Node):
     last_login: datetime | None
     email_verified: bool
     model_id: strawberry.Private[uuid.UUID]
+    # Set by a list resolver that fetched every node's profile at once (users): then
+    # `profile` resolves without a coroutine per node.
+    preloaded_profile: strawberry.Private[ProfileRecord | UnsetType | None] = UNSET
 
     @classmethod
     def from_model(cls, user: UserRecord) -> UserType:
@@ -81,15 +85,17 @@ class UserType(Node):
         )
 
     @strawberry.field
-    async def profile(
+    def profile(
         self, info: Info
     ) -> Annotated[UserProfileType, strawberry.lazy("schema.profiles.types")]:
-        from schema.profiles.types import UserProfileType
+        if isinstance(self.preloaded_profile, UnsetType):
+            # Not fetched ahead: a coroutine, which graphql-core awaits as it would an
+            # async resolver's (a sync resolver spares the other nodes one each).
+            return cast("UserProfileType", self._load_profile(info))
+        return _profile_type(self.preloaded_profile)
 
-        profile = await info.context.loaders.profile_by_user.load(self.model_id)
-        if profile is None:
-            raise NotFound("This user has no profile.")
-        return UserProfileType.from_model(profile)
+    async def _load_profile(self, info: Info) -> UserProfileType:
+        return _profile_type(await info.context.loaders.profile_by_user.load(self.model_id))
 
     @strawberry.field(description="The user's own audit trail: visible to the user and to staff.")
     async def audit_logs(
@@ -134,6 +140,14 @@ class UserType(Node):
         return [
             SessionType.from_model(s, current) for s in await live_sessions(ctx.db, self.model_id)
         ]
+
+
+def _profile_type(profile: ProfileRecord | None) -> UserProfileType:
+    from schema.profiles.types import UserProfileType
+
+    if profile is None:
+        raise NotFound("This user has no profile.")
+    return UserProfileType.from_model(profile)
 
 
 @strawberry.type(

@@ -11,6 +11,7 @@ from schema.ids import parse_id
 from schema.pagination import PageArgs, fetch_page
 from schema.permissions import require_staff, require_user
 from schema.records import UserRecord
+from schema.selection import selects
 from schema.users.inputs import OrderDirection, UserFilter, UserOrder
 from schema.users.service import UserOrderField, user_ordering, users_statement
 from schema.users.types import UserConnection
@@ -50,5 +51,11 @@ class UserQueries:
         page = await fetch_page(db, stmt, ordering, PageArgs(first, after, last, before))
         for row in page.rows:
             info.context.loaders.prime_user(UserRecord.of(row))
+        profiles = None
+        if page.rows and selects(info, "edges", "node", "profile"):
+            # One batch for the page, fetched before the nodes resolve (see UserType).
+            ids = [row.id for row in page.rows]
+            found = await info.context.loaders.profile_by_user.load_many(ids)
+            profiles = dict(zip(ids, found, strict=True))
         # totalCount is counted by its own resolver, and only when it is selected.
-        return UserConnection.of(page, filters)
+        return UserConnection.of(page, filters, profiles)

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
+
 import strawberry
 
 from db.models import User
 from schema.accounts.types import UserType
 from schema.context import Info
 from schema.pagination import Page
-from schema.records import UserRecord
+from schema.records import ProfileRecord, UserRecord
 from schema.relay import PageInfo
 from schema.users.service import UserListFilter, count_users
+
+
+def _node(row: User, profiles: dict[uuid.UUID, ProfileRecord | None] | None) -> UserType:
+    node = UserType.from_model(UserRecord.of(row))
+    if profiles is not None:
+        node.preloaded_profile = profiles.get(row.id)
+    return node
 
 
 @strawberry.type
@@ -34,10 +43,16 @@ class UserConnection:
         return await count_users(info.context.db, self.filters)
 
     @classmethod
-    def of(cls, page: Page[User], filters: UserListFilter) -> UserConnection:
+    def of(
+        cls,
+        page: Page[User],
+        filters: UserListFilter,
+        profiles: dict[uuid.UUID, ProfileRecord | None] | None = None,
+    ) -> UserConnection:
+        """`profiles`: every node's, when they were fetched ahead."""
         return cls(
             edges=[
-                UserEdge(cursor=c, node=UserType.from_model(UserRecord.of(row)))
+                UserEdge(cursor=c, node=_node(row, profiles))
                 for row, c in zip(page.rows, page.cursors, strict=True)
             ],
             page_info=PageInfo.of(
