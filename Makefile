@@ -36,7 +36,7 @@ schema: $(STAMP)  ## re-export schema.graphql
 
 check: lint test
 
-bench: $(STAMP)  ## wrk benchmark of me/users/login/refresh/register (needs DATABASE_URL, REDIS_URL, wrk)
+bench: $(STAMP)  ## wrk benchmark against a bare baseline, as ratios (needs DATABASE_URL, REDIS_URL, wrk)
 	ops/bench/run.sh
 
 lock:  ## re-resolve requirements.lock in a clean environment
