@@ -9,9 +9,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
-    AddValidationRules,
     DisableIntrospection,
-    MaxTokensLimiter,
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -104,10 +102,9 @@ def build_schema(settings: Settings | None = None) -> GlassShopSchema:
         OperationScope,
         OperationSelection,
         partial(ErrorCodes, hide_suggestions=not s.suggestions_enabled),
-        partial(MaxTokensLimiter, max_token_count=s.max_tokens),
-        partial(AddValidationRules, rules),
         cost_limit(s.max_query_cost),
-        validation_cache(known),
+        # Also the token limit and the document limit rules, for texts it does not know.
+        validation_cache(known, rules=rules, max_tokens=s.max_tokens),
     ]
     if not s.introspection_enabled:
         extensions.append(DisableIntrospection)

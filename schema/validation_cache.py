@@ -17,9 +17,9 @@ shared between two responses."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from graphql import DocumentNode
+from graphql import ASTValidationRule, DocumentNode
 from strawberry.extensions import SchemaExtension
 
 DEFAULT_SIZE = 512
@@ -52,8 +52,14 @@ class ValidDocuments:
             self._documents.popitem(last=False)
 
 
-def validation_cache(known: ValidDocuments) -> type[SchemaExtension]:
-    """An extension that takes a text in `known` as parsed and valid, and adds valid ones."""
+def validation_cache(
+    known: ValidDocuments, *, rules: Sequence[type[ASTValidationRule]], max_tokens: int
+) -> type[SchemaExtension]:
+    """An extension that takes a text in `known` as parsed and valid, and adds valid ones.
+
+    A text it does not know is parsed with the token limit and validated with `rules`
+    (the document limits) as well as the spec's: one extension for both, so a known text
+    costs no per-request hooks for limits it has already passed."""
 
     class ValidationCache(SchemaExtension):
         remembered = False
@@ -65,6 +71,8 @@ def validation_cache(known: ValidDocuments) -> type[SchemaExtension]:
                 # Strawberry does not parse a document that is already there.
                 context.graphql_document = document
                 self.remembered = True
+            else:
+                context.parse_options["max_tokens"] = max_tokens
             yield
 
         def on_validate(self) -> Iterator[None]:
@@ -74,6 +82,7 @@ def validation_cache(known: ValidDocuments) -> type[SchemaExtension]:
                 context.pre_execution_errors = []
                 yield
                 return
+            context.validation_rules = (*context.validation_rules, *rules)
             yield
             text, document = context.query, context.graphql_document
             if text is not None and document is not None and context.pre_execution_errors == []:
