@@ -13,10 +13,13 @@ hold the loop for long between two, which is why rounds are counted, not seconds
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+import sys
 from typing import Any
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
 # Rounds of the event loop, DRAIN_STEP seconds apart at least: accepting what waits in
 # the backlog, then (listener closed) reading the requests that have arrived.
@@ -48,5 +51,11 @@ def serve(app: Any, **options: Any) -> None:
     containers."""
     if options.get("workers", 1) > 1:
         uvicorn.run(app, **options)
-    else:
-        DrainingServer(uvicorn.Config(app, **options)).run()
+        return
+    server = DrainingServer(uvicorn.Config(app, **options))
+    # As uvicorn.run does: Ctrl+C ends a shutdown uvicorn has already completed (no
+    # traceback), and a server that never started exits with uvicorn's status 3.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)

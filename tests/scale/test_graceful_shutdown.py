@@ -84,6 +84,15 @@ async def test_sigterm_finishes_the_requests_in_flight_and_refuses_new_connectio
     assert "Application shutdown complete" in api.log()
 
 
+async def test_ctrl_c_shuts_down_completely_without_a_traceback(api: ApiProcess) -> None:
+    api.terminate(signal.SIGINT)
+    code = await asyncio.to_thread(api.wait, EXIT_WITHIN)
+
+    assert code in (0, -signal.SIGINT), api.log()
+    assert "Application shutdown complete" in api.log()
+    assert "Traceback" not in api.log()
+
+
 # A CPU-heavy request holds the event loop; the connections opened meanwhile are
 # accepted only once it is free again, just as the shutdown begins.
 HEAVY_FIELDS = 40_000

@@ -109,11 +109,11 @@ class ApiProcess:
         except httpx.TransportError:
             return False
 
-    def terminate(self) -> None:
-        """SIGTERM: stop accepting, finish what is in flight, exit."""
+    def terminate(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        """SIGTERM (or SIGINT, Ctrl+C): stop accepting, finish what is in flight, exit."""
         assert self.process is not None
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(sig)
 
     def wait(self, within: float = STOP_SECONDS) -> int:
         assert self.process is not None
