@@ -36,6 +36,14 @@ end
 
 -- wrk calls these as globals; scripts install them with M.install().
 
+-- Every request the same POST of `query`, with BENCH_TOKEN as its Bearer token.
+function M.bearer_post(query)
+  wrk.method = "POST"
+  wrk.path = "/graphql"
+  wrk.headers = M.headers({ ["Authorization"] = "Bearer " .. M.env("BENCH_TOKEN") })
+  wrk.body = M.graphql_body(query)
+end
+
 function M.setup(thread)
   table.insert(threads, thread)
   thread:set("thread_number", #threads)

@@ -4,9 +4,6 @@ local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local bench = dofile(here .. "common.lua")
 bench.install()
 
-wrk.method = "POST"
-wrk.path = "/graphql"
-wrk.headers = bench.headers({ ["Authorization"] = "Bearer " .. bench.env("BENCH_TOKEN") })
-wrk.body = bench.graphql_body(
+bench.bearer_post(
   "query { users(first: 50) { totalCount edges { node { id email profile { phone preferences } } } } }"
 )
