@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import httpx
@@ -30,12 +31,23 @@ SLOW_HASHING = {
 EXIT_WITHIN = 40.0  # uvicorn's 30 s graceful period (api/cli.py), and some
 
 
+StartApi = Callable[[dict[str, str]], AbstractAsyncContextManager[ApiProcess]]
+
+
 @pytest.fixture
-async def api(
-    database_url: str, redis_url: str, jwt_secret: str, tmp_path: Path
-) -> AsyncIterator[ApiProcess]:
-    env = api_environment(database_url, redis_url, jwt_secret, **SLOW_HASHING)
-    async with running_api(tmp_path / "api.log", env) as process:
+def start_api(database_url: str, redis_url: str, jwt_secret: str, tmp_path: Path) -> StartApi:
+    """A `glassshop serve` process with these settings on top of the suite's."""
+
+    def start(settings: dict[str, str]) -> AbstractAsyncContextManager[ApiProcess]:
+        env = api_environment(database_url, redis_url, jwt_secret, **settings)
+        return running_api(tmp_path / "api.log", env)
+
+    return start
+
+
+@pytest.fixture
+async def api(start_api: StartApi) -> AsyncIterator[ApiProcess]:
+    async with start_api(SLOW_HASHING) as process:
         yield process
 
 
@@ -107,11 +119,8 @@ QUEUED = 8
 
 
 @pytest.fixture
-async def heavy_api(
-    database_url: str, redis_url: str, jwt_secret: str, tmp_path: Path
-) -> AsyncIterator[ApiProcess]:
-    env = api_environment(database_url, redis_url, jwt_secret, **HEAVY_LIMITS)
-    async with running_api(tmp_path / "api.log", env) as process:
+async def heavy_api(start_api: StartApi) -> AsyncIterator[ApiProcess]:
+    async with start_api(HEAVY_LIMITS) as process:
         yield process
 
 
