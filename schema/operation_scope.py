@@ -43,8 +43,7 @@ class OperationScope(SchemaExtension):
 async def _admit_socket_operation(context: Context, operation: OperationType) -> None:
     """Raised errors become the operation's errors (with their codes); it does not run."""
     resources, meta = context.resources, context.uow.meta
-    limiter = resources.rate_limiter
-    await limiter.hit(limiter.rules.requests_ip, meta.ip_address or "unknown")
+    await resources.rate_limiter.spend_request_budget(meta.ip_address)
     if operation is OperationType.MUTATION:
         raise GraphQLError(NO_MUTATIONS_ON_SOCKETS)
     context.identity = await identify(resources, context.bearer)

@@ -215,6 +215,11 @@ class RateLimiter:
             self.rejections += 1
             raise RateLimited(retry_after=max(1, math.ceil(remaining)))
 
+    async def spend_request_budget(self, client_ip: str | None, amount: int = 1) -> None:
+        """The per-IP request budget (RATE_LIMIT_REQUESTS_IP): one per HTTP request, per
+        operation of a batch and per websocket connection and operation."""
+        await self.hit(self.rules.requests_ip, client_ip or "unknown", amount)
+
     async def add(self, rule: Rule, subject: str) -> int:
         """Count one event without enforcing anything; returns the window's count."""
         if not self.enabled:

@@ -26,7 +26,7 @@ class RequestBudgetMiddleware:
         limiter = scope["app"].state.resources.rate_limiter
         client = scope.get("client")
         try:
-            await limiter.hit(limiter.rules.requests_ip, client[0] if client else "unknown")
+            await limiter.spend_request_budget(client[0] if client else None)
         except RateLimited as limited:
             body = {"errors": [{"message": limited.message, "extensions": limited.extensions()}]}
             response = JSONResponse(

@@ -278,10 +278,9 @@ class GlassShopGraphQL(GraphQL[Context, None]):
     async def _charge_batch(self, request: Request, context: Context, size: int) -> None:
         """A batch of N costs N from the per-IP request budget: the middleware charged
         one, this the rest, so batching is no way around the budget."""
-        limiter = context.resources.rate_limiter
-        host = request.client.host if request.client else "unknown"
+        host = request.client.host if request.client else None
         try:
-            await limiter.hit(limiter.rules.requests_ip, host, amount=size - 1)
+            await context.resources.rate_limiter.spend_request_budget(host, amount=size - 1)
         except RateLimited as limited:
             raise TransportError(
                 429,
@@ -403,7 +402,7 @@ class GlassShopGraphQL(GraphQL[Context, None]):
             scheme, _, token = raw.strip().partition(" ")
             context.bearer = token.strip() if scheme.lower() == "bearer" else raw.strip()
         try:
-            await self._charge_connection(context)
+            await context.resources.rate_limiter.spend_request_budget(context.uow.meta.ip_address)
             context.identity = await identify(context.resources, context.bearer)
             if context.identity.token_unchecked:
                 raise ServiceUnavailable()
@@ -418,11 +417,6 @@ class GlassShopGraphQL(GraphQL[Context, None]):
         if viewer is None or not viewer.can_sign_in or not viewer.is_staff:
             raise ConnectionRejectionError()
         return cast(UnsetType, UNSET)
-
-    @staticmethod
-    async def _charge_connection(context: Context) -> None:
-        limiter = context.resources.rate_limiter
-        await limiter.hit(limiter.rules.requests_ip, context.uow.meta.ip_address or "unknown")
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         resources: Resources = request.app.state.resources
